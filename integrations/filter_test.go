@@ -1,0 +1,61 @@
+package integrations
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestFilter(t *testing.T) {
+	tests := []struct {
+		expr  string
+		line  string
+		match bool
+	}{
+		{"", "anything", true},
+		{"error", "idea-pool: Supabase ERROR 503", true},
+		{"Error", "all good", false},
+		{"!error", "all good", true},
+		{"!error", "an error", false},
+		{"rate limit reached", "chatwoot: Rate limit reached (429)", true},
+		{`job \S+ failed`, "publer: job real-job-1 failed: 502", true},
+		{`job \S+ failed`, "publer: job real-job-1 complete", false},
+		{"^publer", "PUBLER-adapter: x", true},
+		{"!^publer", "idea-pool: x", true},
+		{"401|403", "answered 403 Forbidden", true},
+		{"é", "café", true},
+	}
+	for _, tt := range tests {
+		f, err := ParseFilter(tt.expr)
+		if err != nil {
+			t.Fatalf("ParseFilter(%q): %v", tt.expr, err)
+		}
+		if got := f.Match(tt.line); got != tt.match {
+			t.Errorf("%q on %q = %v, want %v", tt.expr, tt.line, got, tt.match)
+		}
+	}
+}
+
+func TestFilterRejectsBadRegexReadably(t *testing.T) {
+	_, err := ParseFilter("job (")
+	if err == nil || err.Error() != `invalid filter "job (": missing closing )` {
+		t.Fatalf("err = %v", err)
+	}
+	if f, err := ParseFilter("!"); f != nil || err != nil {
+		t.Errorf("a lone ! is no filter, got %v %v", f, err)
+	}
+}
+
+func TestFilterSpansHighlightEveryMatch(t *testing.T) {
+	f, _ := ParseFilter("ab")
+	if got := f.Spans("xABxab"); !reflect.DeepEqual(got, [][2]int{{1, 3}, {4, 6}}) {
+		t.Errorf("literal spans = %v", got)
+	}
+	f, _ = ParseFilter("a+")
+	if got := f.Spans("baab a"); !reflect.DeepEqual(got, [][2]int{{1, 3}, {5, 6}}) {
+		t.Errorf("regex spans = %v", got)
+	}
+	f, _ = ParseFilter("!a")
+	if f.Spans("a") != nil {
+		t.Error("an inverted filter highlights nothing")
+	}
+}

@@ -1,0 +1,156 @@
+package integrations
+
+import (
+	"sort"
+	"strings"
+	"sync"
+)
+
+// DigestBook remembers which value produced which secret digest. Fly never
+// shows values and how it computes digests is not documented, so the
+// console records the digest it sees right after it sets a value itself and
+// compares later digests with those. It is safe for concurrent use.
+type DigestBook struct {
+	mu sync.RWMutex
+	m  map[digestKey]string
+}
+
+type digestKey struct{ app, name, digest string }
+
+// NewDigestBook returns an empty book.
+func NewDigestBook() *DigestBook { return &DigestBook{m: map[digestKey]string{}} }
+
+// Record notes that digest on app's secret name means value.
+func (b *DigestBook) Record(app, name, digest, value string) {
+	if digest == "" {
+		return
+	}
+	b.mu.Lock()
+	b.m[digestKey{app, name, digest}] = value
+	b.mu.Unlock()
+}
+
+// Lookup returns the value recorded for the digest.
+func (b *DigestBook) Lookup(app, name, digest string) (string, bool) {
+	if b == nil {
+		return "", false
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	v, ok := b.m[digestKey{app, name, digest}]
+	return v, ok
+}
+
+// FlagFrom works out a flag's state from the app's secrets list.
+func FlagFrom(app, flag string, secrets []Secret, book *DigestBook) FlagStatus {
+	if flag == "" {
+		return FlagStatus{State: FlagNone}
+	}
+	st := FlagStatus{Name: flag, State: FlagUnset}
+	for _, s := range secrets {
+		if s.Name != flag {
+			continue
+		}
+		st.Digest = s.Digest
+		v, known := book.Lookup(app, flag, s.Digest)
+		switch {
+		case s.Pending():
+			st.State = FlagStaged
+			st.Pending = v
+			st.Detail = "staged, not deployed"
+			if s.Status == SecretPartial {
+				st.Detail = "partially deployed"
+			}
+		case !known:
+			st.State = FlagUnknown
+			st.Detail = "changed outside the console"
+		case IsTrue(v):
+			st.State = FlagTrue
+		default:
+			st.State = FlagFalse
+		}
+		return st
+	}
+	return st
+}
+
+// IsTrue is how the HotDash app reads a flag: "true" (any case) or "1".
+func IsTrue(v string) bool {
+	v = strings.TrimSpace(v)
+	return strings.EqualFold(v, "true") || v == "1"
+}
+
+// ExpectedSource is the source a flag implies: live when deployed true (or
+// when there is no flag), mock when off, unknown while it is in flux.
+func ExpectedSource(f FlagStatus) SourceKind {
+	switch f.State {
+	case FlagNone, FlagTrue:
+		return SourceLive
+	case FlagUnset, FlagFalse:
+		return SourceMock
+	}
+	return SourceUnknown
+}
+
+// Facts are what the console knows when it explains a source.
+type Facts struct {
+	App      string // replaces {app} in the runbook's texts
+	Flag     FlagStatus
+	Secrets  []Secret // nil when the list could not be read
+	Probe    ProbeResult
+	Observed SourceKind
+}
+
+// MissingCredentials lists the credential secrets absent from the app.
+func MissingCredentials(def *Definition, secrets []Secret) []string {
+	if secrets == nil {
+		return nil
+	}
+	have := make(map[string]bool, len(secrets))
+	for _, s := range secrets {
+		have[s.Name] = true
+	}
+	var missing []string
+	for _, c := range def.Credentials {
+		if !have[c] {
+			missing = append(missing, c)
+		}
+	}
+	sort.Strings(missing)
+	return missing
+}
+
+// Diagnose returns the runbook's explanations that apply when an
+// integration is on mock though its flag says live (or the source could not
+// be read). It returns nil when nothing is amiss.
+func Diagnose(def *Definition, f Facts) []string {
+	expected := ExpectedSource(f.Flag)
+	amiss := f.Observed == SourceMock && f.Flag.State != FlagUnset && f.Flag.State != FlagFalse
+	amiss = amiss || (f.Observed != SourceUnknown && expected != SourceUnknown && f.Observed != expected)
+	amiss = amiss || f.Probe.Err != nil
+	if !amiss {
+		return nil
+	}
+	var out []string
+	for _, d := range def.Diagnoses {
+		var applies bool
+		switch d.When {
+		case WhenAlways:
+			applies = true
+		case WhenFlagNotSet:
+			applies = def.HasFlag() && (f.Flag.State == FlagUnset || f.Flag.State == FlagFalse)
+		case WhenFlagNotDeployed:
+			applies = f.Flag.State == FlagStaged
+		case WhenCredentialsMissing:
+			applies = len(MissingCredentials(def, f.Secrets)) > 0 || f.Probe.Facts[WhenCredentialsMissing]
+		case WhenMigrationMissing:
+			applies = f.Probe.Facts[WhenMigrationMissing]
+		case WhenCheckFailing:
+			applies = f.Probe.Err != nil
+		}
+		if applies {
+			out = append(out, strings.ReplaceAll(d.Text, "{app}", f.App))
+		}
+	}
+	return out
+}

@@ -1,0 +1,45 @@
+package integrations
+
+import (
+	"sort"
+	"strings"
+)
+
+// FlyCommands renders a write as the flyctl commands that make it, the way
+// the guide writes them. Values not marked plain are masked; flyctl itself
+// is given secret values on stdin (NAME=-), never on its command line.
+func FlyCommands(op Op) []string {
+	switch op.Kind {
+	case OpSet:
+		names := make([]string, 0, len(op.Values))
+		for n := range op.Values {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		parts := []string{"fly secrets set"}
+		for _, n := range names {
+			v := op.Values[n]
+			if !op.Plain[n] {
+				v = Mask
+			}
+			parts = append(parts, n+"="+v)
+		}
+		parts = append(parts, "-a", op.App)
+		if op.Stage {
+			parts = append(parts, "--stage")
+		}
+		return []string{strings.Join(parts, " ")}
+	case OpUnset:
+		cmd := "fly secrets unset " + strings.Join(op.Names, " ") + " -a " + op.App
+		if op.Stage {
+			cmd += " --stage"
+		}
+		return []string{cmd}
+	case OpApply:
+		if op.Mode == ApplyRestart {
+			return []string{"fly apps restart " + op.App}
+		}
+		return []string{"fly secrets deploy -a " + op.App}
+	}
+	return nil
+}

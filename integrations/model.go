@@ -1,0 +1,290 @@
+// Package integrations is the console's model of the outside world: the
+// integrations being activated, the platform that runs the HotDash app
+// (Fly.io or the simulator), the probes that ask the app which source it is
+// using, and the watcher that turns all of that into live snapshots.
+//
+// Nothing here knows about terminals. The TUI, the SSH share and the
+// headless check are views over the same watcher.
+package integrations
+
+import (
+	"strings"
+	"time"
+)
+
+// Definition describes one integration as the runbook declares it. It is
+// data, not code: the default lives in runbook/hotdash.toml.
+type Definition struct {
+	ID    string // short, stable identifier: "supabase"
+	Name  string // what the operator reads: "Supabase (Idea Pool)"
+	Flag  string // the app secret that switches it live; "" means always live
+	Risk  string // as the guide states it: "low", "medium"
+	Ready bool   // false: pending implementation, never activated by the console
+	// NotReady says why, when Ready is false ("pending implementation (Task 6)").
+	NotReady string
+	// LogTags route log lines to this integration (substring match, as the
+	// guide's grep and --filter do).
+	LogTags []string
+	// Credentials are the app secrets the live path needs.
+	Credentials []string
+	Source      SourceSpec
+	Thresholds  []Threshold
+	Diagnoses   []Diagnosis
+}
+
+// HasFlag reports whether the integration is switched by a feature flag.
+func (d *Definition) HasFlag() bool { return d.Flag != "" }
+
+// SourceKind says where an integration's data comes from.
+type SourceKind int
+
+const (
+	SourceUnknown SourceKind = iota // not observed yet, or the check failed
+	SourceMock                      // the app fell back to mock data
+	SourceLive                      // the real service
+)
+
+func (k SourceKind) String() string {
+	switch k {
+	case SourceMock:
+		return "mock"
+	case SourceLive:
+		return "live"
+	}
+	return "unknown"
+}
+
+// SourceSpec says how the console observes an integration's data source.
+type SourceSpec struct {
+	// Kind is "http" (a call to the app, reading one JSON field), "logs"
+	// (the last marker line the app logged) or "chatwoot" (Chatwoot's own
+	// health, always live).
+	Kind   string
+	Method string // http: GET unless stated
+	Path   string // http: "/api/analytics/idea-pool"
+	Body   string // http: request body for POST calls
+	Field  string // http: JSON field holding the source ("source", "jobId")
+	// Live and Mock are the answers meaning each source. A trailing "*"
+	// makes a prefix ("real-job-*").
+	Live []string
+	Mock []string
+	// LiveMarker and MockMarker are log substrings for Kind "logs".
+	LiveMarker string
+	MockMarker string
+}
+
+// Classify maps an observed answer to a source kind.
+func (s *SourceSpec) Classify(answer string) SourceKind {
+	if matchAny(s.Live, answer) {
+		return SourceLive
+	}
+	if matchAny(s.Mock, answer) {
+		return SourceMock
+	}
+	return SourceUnknown
+}
+
+func matchAny(patterns []string, v string) bool {
+	for _, p := range patterns {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok {
+			if strings.HasPrefix(v, prefix) {
+				return true
+			}
+		} else if p == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Diagnosis is one of the guide's explanations for an integration being on
+// mock when its flag says live. When names the fact that makes it apply.
+type Diagnosis struct {
+	When DiagnosisCondition
+	Text string
+}
+
+// DiagnosisCondition names a fact the watcher can establish by itself.
+type DiagnosisCondition string
+
+const (
+	WhenAlways             DiagnosisCondition = "always"
+	WhenFlagNotSet         DiagnosisCondition = "flag_not_set"
+	WhenFlagNotDeployed    DiagnosisCondition = "flag_not_deployed"
+	WhenCredentialsMissing DiagnosisCondition = "credentials_missing"
+	WhenMigrationMissing   DiagnosisCondition = "migration_missing"
+	WhenCheckFailing       DiagnosisCondition = "check_failing"
+)
+
+// KnownConditions lists every condition a runbook may name.
+var KnownConditions = []DiagnosisCondition{
+	WhenAlways, WhenFlagNotSet, WhenFlagNotDeployed, WhenCredentialsMissing,
+	WhenMigrationMissing, WhenCheckFailing,
+}
+
+// Threshold is a limit the operator watches. Kind "error_rate" is the share
+// of the integration's events that are errors; "share" is the share of lines
+// matching Match among those matching Of; "count" is how many lines match
+// Match in the window.
+type Threshold struct {
+	Name   string
+	Kind   string
+	Match  string
+	Of     string
+	Max    float64
+	Window time.Duration
+}
+
+// FlagState is what the console can say about a feature flag.
+type FlagState int
+
+const (
+	FlagNone       FlagState = iota // the integration has no flag
+	FlagUnset                       // the secret does not exist: off
+	FlagFalse                       // set to a value the console recorded as false
+	FlagTrue                        // set to a value the console recorded as true
+	FlagStaged                      // changed but not deployed to the machines
+	FlagUnknown                     // set, digest matches nothing the console set
+	FlagUnreadable                  // the platform could not be asked
+)
+
+func (s FlagState) String() string {
+	switch s {
+	case FlagNone:
+		return "none"
+	case FlagUnset:
+		return "unset"
+	case FlagFalse:
+		return "false"
+	case FlagTrue:
+		return "true"
+	case FlagStaged:
+		return "staged"
+	case FlagUnknown:
+		return "unknown"
+	case FlagUnreadable:
+		return "unreadable"
+	}
+	return "?"
+}
+
+// FlagStatus is a flag as the platform reports it.
+type FlagStatus struct {
+	Name   string
+	State  FlagState
+	Digest string
+	// Pending is the value the staged change will bring, when the console
+	// knows it ("true" staged, not deployed).
+	Pending string
+	Detail  string // "changed outside the console", "staged, not deployed"
+}
+
+// Live reports whether the deployed flag switches the integration live.
+func (f FlagStatus) Live() bool { return f.State == FlagTrue }
+
+// Rate is a count of errors among events over a window.
+type Rate struct {
+	Errors int64
+	Total  int64
+}
+
+// Ratio is the error share in [0,1]; 0 with no events.
+func (r Rate) Ratio() float64 {
+	if r.Total == 0 {
+		return 0
+	}
+	return float64(r.Errors) / float64(r.Total)
+}
+
+// Windows are the three error-rate windows the panes show.
+type Windows struct {
+	M1, M15, H1 Rate
+}
+
+// Status is one integration's live state at a moment. It is a value inside
+// an immutable Snapshot: never modify one you received.
+type Status struct {
+	Def      *Definition
+	Flag     FlagStatus
+	Source   SourceKind
+	Answer   string // what the app reported ("supabase", "mock", "real-job-1a2b")
+	Warning  string // the app's own warning, when it sent one
+	Expected SourceKind
+	// Diagnosis holds the guide's explanations that apply now, when the
+	// source is not what the flag implies.
+	Diagnosis []string
+
+	Checked   time.Time     // when the last probe finished
+	Latency   time.Duration // how long it took
+	CheckErr  string        // why it failed, readable
+	Detail    string        // probe detail ("queue ok, data ok")
+	Rates     Windows
+	Spark     []float64 // error share per minute, oldest first
+	LogLines  uint64    // lines routed here since start
+	LogErrors uint64
+}
+
+// Mismatch reports whether the observed source contradicts the flag.
+func (s *Status) Mismatch() bool {
+	return s.Source != SourceUnknown && s.Expected != SourceUnknown && s.Source != s.Expected
+}
+
+// ErrorThreshold returns the error-rate limit the runbook sets, or 0.
+func (d *Definition) ErrorThreshold() float64 {
+	for _, t := range d.Thresholds {
+		if t.Kind == "error_rate" {
+			return t.Max
+		}
+	}
+	return 0
+}
+
+// Machine is one VM of an app.
+type Machine struct {
+	ID      string
+	Name    string
+	State   string // created started stopped suspended failed; starting stopping restarting updating replacing
+	Region  string
+	Version string // release or secrets version it runs
+	Checks  string // summary of health checks, "1/1 passing"
+}
+
+// Transient reports whether the machine is between states.
+func (m Machine) Transient() bool {
+	switch m.State {
+	case "starting", "stopping", "restarting", "updating", "replacing":
+		return true
+	}
+	return false
+}
+
+// Snapshot is the whole console state at one moment. Snapshots are
+// immutable once published: views read them from any goroutine.
+type Snapshot struct {
+	Seq      uint64
+	At       time.Time
+	Env      string
+	App      string
+	Platform string
+	Demo     bool
+
+	Integrations []Status
+	Machines     []Machine
+	MachinesErr  string
+	SecretsErr   string
+	SecretsAt    time.Time
+	LogErr       string // why the log stream is down, when it is
+	LogGap       string // "log stream restarted after 12s gap"
+	LogRate      float64
+	LogDropped   uint64 // lines the engine could not keep
+}
+
+// Integration returns the status for id, or nil.
+func (s *Snapshot) Integration(id string) *Status {
+	for i := range s.Integrations {
+		if s.Integrations[i].Def.ID == id {
+			return &s.Integrations[i]
+		}
+	}
+	return nil
+}

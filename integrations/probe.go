@@ -1,0 +1,54 @@
+package integrations
+
+import (
+	"context"
+	"time"
+)
+
+// Probe asks the outside world one question about an integration: which
+// source is the app using, is the service healthy. A probe must honour ctx
+// and never panic on a malformed answer: it reports it.
+type Probe interface {
+	Check(ctx context.Context) ProbeResult
+}
+
+// ProbeFunc adapts a function to Probe.
+type ProbeFunc func(ctx context.Context) ProbeResult
+
+func (f ProbeFunc) Check(ctx context.Context) ProbeResult { return f(ctx) }
+
+// ProbeResult is what one check found.
+type ProbeResult struct {
+	Answer  string     // the field read ("supabase", "mock-job-1-..."), if any
+	Source  SourceKind // what the answer means
+	Warning string     // the app's own warning
+	Detail  string     // short readable detail ("queue ok, data ok")
+	Err     error      // the check failed: unreachable, bad status, malformed answer
+	Latency time.Duration
+	// Facts the check established, for the runbook's diagnoses
+	// (migration_missing = true when the idea_pool table is absent).
+	Facts map[DiagnosisCondition]bool
+}
+
+// Problem is the error text, or "".
+func (r ProbeResult) Problem() string {
+	if r.Err == nil {
+		return ""
+	}
+	return r.Err.Error()
+}
+
+// FaultSwitch is a failure the simulated environment can inject.
+type FaultSwitch struct {
+	Key  string // stable name: "errors", "latency", ...
+	Name string // what the fault panel shows
+	On   bool
+}
+
+// FaultInjector is implemented by environments that can break on purpose
+// (the simulator): the demo's fault panel, and the success criterion
+// "temporarily break one integration, verify mock fallback works".
+type FaultInjector interface {
+	FaultSwitches() []FaultSwitch
+	ToggleFault(key string) (bool, error)
+}
