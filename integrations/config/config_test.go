@@ -1,0 +1,117 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const good = `platform = "flyctl"
+default_env = "production"
+
+[fly]
+binary = "/usr/local/bin/fly"
+
+[watch]
+probe_interval = "5s"
+
+[[environment]]
+name = "production"
+app = "hotdash-app"
+url = "https://hotdash-app.fly.dev"
+production = true
+
+[[environment]]
+name = "dev"
+app = "hotdash-app-dev"
+url = "https://hotdash-app-dev.fly.dev"
+
+  [environment.publer]
+  key_env = "PUBLER_DEV_API_KEY"
+
+[integration.publer]
+auto_rollback = true
+thresholds = { "jobs failing" = 0.02 }
+`
+
+func TestParseGoodConfig(t *testing.T) {
+	c, err := Parse("hotdash.toml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Platform != "flyctl" || c.Fly.Binary != "/usr/local/bin/fly" || c.Fly.Apply != "deploy" {
+		t.Errorf("fly: %+v", c.Fly)
+	}
+	if c.Watch.ProbeInterval.Duration != 5*time.Second || c.Watch.SecretsInterval.Duration != 15*time.Second {
+		t.Errorf("watch: %+v", c.Watch)
+	}
+	dev, ok := c.Env("dev")
+	if !ok || dev.RequiresTwoPerson() {
+		t.Fatalf("dev: %+v", dev)
+	}
+	if prod, _ := c.Env("production"); !prod.RequiresTwoPerson() {
+		t.Error("production needs two people by default")
+	}
+	if s := c.ServicesFor(dev); s.Publer.KeyEnv != "PUBLER_DEV_API_KEY" || s.Publer.WorkspaceEnv != "PUBLER_WORKSPACE_ID" {
+		t.Errorf("dev publer: %+v", s.Publer)
+	}
+	if it := c.Integrations["publer"]; !it.AutoRollback || it.Thresholds["jobs failing"] != 0.02 {
+		t.Errorf("integration settings: %+v", it)
+	}
+}
+
+func TestMalformedConfigNamesFileLineAndKey(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"unknown key", "platform = \"flyctl\"\n[[environment]]\nname = \"p\"\napp = \"a\"\napps = \"b\"\n", "c.toml:5: environment.apps: unknown key"},
+		{"unknown table", "platform = \"sim\"\n[watcher]\nx = 1\n", "c.toml:2: watcher: unknown key"},
+		{"wrong type", "platform = \"sim\"\n[watch]\nlog_buffer = \"big\"\n", "c.toml:3: watch.log_buffer: wrong type: got string, want an integer"},
+		{"bad duration", "platform = \"sim\"\n[watch]\nprobe_interval = \"soon\"\n", `c.toml:3: watch.probe_interval: "soon" is not a duration`},
+		{"syntax", "platform = \"sim\"\nplatform\n", "c.toml:2: expected"},
+		{"bad platform", "platform = \"heroku\"\n", `c.toml:1: platform: "heroku" is not one of flyctl, machines, sim`},
+		{"no platform", "[watch]\n", "platform: missing"},
+		{"no env", "platform = \"flyctl\"\n", "c.toml: environment: at least one [[environment]]"},
+		{"duplicate env", "platform = \"flyctl\"\n[[environment]]\nname = \"p\"\napp = \"a\"\n[[environment]]\nname = \"p\"\napp = \"b\"\n", `environment.name: "p" is defined twice`},
+		{"bad url", "platform = \"flyctl\"\n[[environment]]\nname = \"p\"\napp = \"a\"\nurl = \"hotdash-app.fly.dev\"\n", `c.toml:5: environment.url: "hotdash-app.fly.dev" is not an absolute URL`},
+		{"bad apply", "platform = \"flyctl\"\n[fly]\napply = \"yolo\"\n", `c.toml:3: fly.apply: "yolo"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("c.toml", []byte(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFileSaysWhich(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"))
+	if err == nil || !strings.Contains(err.Error(), "nope.toml") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	data, err := os.ReadFile("../../config.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse("config.toml.example", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Platform != "flyctl" || len(c.Environments) != 2 {
+		t.Errorf("example: platform %q, %d environments", c.Platform, len(c.Environments))
+	}
+}
+
+func TestDefaultIsTheSimulatorWithTheRealAppNames(t *testing.T) {
+	c := Default()
+	if c.Platform != "sim" || c.DefaultEnv != "production" || c.Environments[0].App != "hotdash-app" || c.Environments[1].App != "hotdash-app-dev" {
+		t.Errorf("default: %+v", c)
+	}
+}

@@ -1,0 +1,279 @@
+// Package runbook holds the activation procedure as data (the default is
+// the HotDash guide, embedded), the runner that executes its steps through
+// the integrations layer, and the journal that records every action.
+package runbook
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/config"
+)
+
+//go:embed hotdash.toml
+var defaultFile []byte
+
+// DefaultName is how the embedded runbook is named in messages.
+const DefaultName = "runbook/hotdash.toml (embedded)"
+
+// Runbook is a parsed procedure.
+type Runbook struct {
+	Title         string
+	Owner         string
+	Updated       string
+	Estimated     string
+	Prerequisites string
+
+	Integrations []*integrations.Definition
+
+	// File is where it was read from; Hash identifies its exact bytes, so a
+	// journal written for another runbook is not resumed against this one.
+	File string
+	Hash string
+}
+
+// Default returns the embedded HotDash runbook.
+func Default() *Runbook {
+	rb, err := Parse(DefaultName, defaultFile)
+	if err != nil {
+		panic("embedded runbook: " + err.Error())
+	}
+	return rb
+}
+
+// DefaultBytes is the embedded runbook's text.
+func DefaultBytes() []byte { return slices.Clone(defaultFile) }
+
+// Load reads a runbook file.
+func Load(path string) (*Runbook, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("runbook: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Integration returns the definition with the given id.
+func (rb *Runbook) Integration(id string) *integrations.Definition {
+	for _, d := range rb.Integrations {
+		if d.ID == id {
+			return d
+		}
+	}
+	return nil
+}
+
+// file mirrors the TOML layout.
+type file struct {
+	Runbook struct {
+		Title         string `toml:"title"`
+		Owner         string `toml:"owner"`
+		Updated       string `toml:"updated"`
+		Estimated     string `toml:"estimated"`
+		Prerequisites string `toml:"prerequisites"`
+	} `toml:"runbook"`
+	Integration []fileIntegration `toml:"integration"`
+}
+
+type fileIntegration struct {
+	ID          string   `toml:"id"`
+	Name        string   `toml:"name"`
+	Flag        string   `toml:"flag"`
+	Risk        string   `toml:"risk"`
+	Ready       *bool    `toml:"ready"`
+	NotReady    string   `toml:"not_ready"`
+	LogTags     []string `toml:"log_tags"`
+	Credentials []string `toml:"credentials"`
+	Source      struct {
+		Kind       string   `toml:"kind"`
+		Method     string   `toml:"method"`
+		Path       string   `toml:"path"`
+		Body       string   `toml:"body"`
+		Field      string   `toml:"field"`
+		Live       []string `toml:"live"`
+		Mock       []string `toml:"mock"`
+		LiveMarker string   `toml:"live_marker"`
+		MockMarker string   `toml:"mock_marker"`
+	} `toml:"source"`
+	Threshold []struct {
+		Name   string          `toml:"name"`
+		Kind   string          `toml:"kind"`
+		Match  string          `toml:"match"`
+		Of     string          `toml:"of"`
+		Max    float64         `toml:"max"`
+		Window config.Duration `toml:"window"`
+	} `toml:"threshold"`
+	Diagnosis []struct {
+		When string `toml:"when"`
+		Text string `toml:"text"`
+	} `toml:"diagnosis"`
+}
+
+// Parse reads a runbook from data; name is used in error messages.
+func Parse(name string, data []byte) (*Runbook, error) {
+	var f file
+	if err := config.DecodeStrict(name, data, &f); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	rb := &Runbook{
+		Title:         f.Runbook.Title,
+		Owner:         f.Runbook.Owner,
+		Updated:       f.Runbook.Updated,
+		Estimated:     f.Runbook.Estimated,
+		Prerequisites: f.Runbook.Prerequisites,
+		File:          name,
+		Hash:          hex.EncodeToString(sum[:8]),
+	}
+	p := &parser{name: name, data: data}
+	for i, fi := range f.Integration {
+		d, err := p.integration(i, fi)
+		if err != nil {
+			return nil, err
+		}
+		if rb.Integration(d.ID) != nil {
+			return nil, p.errAt("integration.id", i, "integration %q is defined twice", d.ID)
+		}
+		rb.Integrations = append(rb.Integrations, d)
+	}
+	if len(rb.Integrations) == 0 {
+		return nil, &config.FileError{File: name, Msg: "no [[integration]] defined"}
+	}
+	return rb, nil
+}
+
+type parser struct {
+	name string
+	data []byte
+}
+
+// errAt reports a problem with key inside the n-th table of its array,
+// locating the line by counting the array's headers.
+func (p *parser) errAt(key string, n int, format string, args ...any) error {
+	parts := strings.Split(key, ".")
+	return &config.FileError{File: p.name, Line: nthKeyLine(p.data, parts, n), Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// nthKeyLine finds key inside the n-th [[table]] named by its first part.
+func nthKeyLine(data []byte, key []string, n int) int {
+	lines := strings.Split(string(data), "\n")
+	header := "[[" + key[0] + "]]"
+	count, start := -1, -1
+	for i, l := range lines {
+		if strings.TrimSpace(l) == header {
+			count++
+			if count == n {
+				start = i
+				break
+			}
+		}
+	}
+	if start < 0 {
+		return config.KeyLine(data, toml.Key(key))
+	}
+	last := key[len(key)-1]
+	for i := start; i < len(lines); i++ {
+		t := strings.TrimSpace(lines[i])
+		if i > start && t == header {
+			break
+		}
+		if k, _, ok := strings.Cut(t, "="); ok && strings.TrimSpace(k) == last {
+			return i + 1
+		}
+	}
+	return start + 1
+}
+
+var idRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+func (p *parser) integration(i int, fi fileIntegration) (*integrations.Definition, error) {
+	if !idRE.MatchString(fi.ID) {
+		return nil, p.errAt("integration.id", i, "%q is not an id (lower-case letters, digits, dashes)", fi.ID)
+	}
+	d := &integrations.Definition{
+		ID:          fi.ID,
+		Name:        fi.Name,
+		Flag:        fi.Flag,
+		Risk:        fi.Risk,
+		Ready:       fi.Ready == nil || *fi.Ready,
+		NotReady:    fi.NotReady,
+		LogTags:     fi.LogTags,
+		Credentials: fi.Credentials,
+	}
+	if d.Name == "" {
+		d.Name = d.ID
+	}
+	if !d.Ready && d.NotReady == "" {
+		d.NotReady = "not ready"
+	}
+	if len(d.LogTags) == 0 {
+		d.LogTags = []string{d.ID}
+	}
+	s := fi.Source
+	d.Source = integrations.SourceSpec{
+		Kind: s.Kind, Method: strings.ToUpper(s.Method), Path: s.Path, Body: s.Body, Field: s.Field,
+		Live: s.Live, Mock: s.Mock, LiveMarker: s.LiveMarker, MockMarker: s.MockMarker,
+	}
+	switch s.Kind {
+	case "http":
+		if d.Source.Method == "" {
+			d.Source.Method = "GET"
+		}
+		if s.Path == "" || s.Field == "" || len(s.Live) == 0 {
+			return nil, p.errAt("integration.source", i, "an http source needs path, field and live")
+		}
+	case "logs":
+		if s.LiveMarker == "" {
+			return nil, p.errAt("integration.source", i, "a logs source needs live_marker")
+		}
+	case "chatwoot":
+	default:
+		return nil, p.errAt("integration.source.kind", i, "%q: say \"http\", \"logs\" or \"chatwoot\"", s.Kind)
+	}
+	for _, t := range fi.Threshold {
+		th := integrations.Threshold{Name: t.Name, Kind: t.Kind, Match: t.Match, Of: t.Of, Max: t.Max, Window: t.Window.Duration}
+		if th.Window == 0 {
+			th.Window = 15 * time.Minute
+		}
+		switch t.Kind {
+		case "error_rate":
+		case "share", "count":
+			if t.Match == "" {
+				return nil, p.errAt("integration.threshold.match", i, "threshold %q needs match", t.Name)
+			}
+			for _, re := range []string{t.Match, t.Of} {
+				if _, err := regexp.Compile(re); err != nil {
+					return nil, p.errAt("integration.threshold.match", i, "threshold %q: %v", t.Name, err)
+				}
+			}
+		default:
+			return nil, p.errAt("integration.threshold.kind", i, "%q: say \"error_rate\", \"share\" or \"count\"", t.Kind)
+		}
+		if th.Name == "" {
+			th.Name = t.Kind
+		}
+		d.Thresholds = append(d.Thresholds, th)
+	}
+	for _, dg := range fi.Diagnosis {
+		w := integrations.DiagnosisCondition(dg.When)
+		if !slices.Contains(integrations.KnownConditions, w) {
+			var names []string
+			for _, c := range integrations.KnownConditions {
+				names = append(names, string(c))
+			}
+			return nil, p.errAt("integration.diagnosis.when", i, "%q is not one of %s", dg.When, strings.Join(names, ", "))
+		}
+		d.Diagnoses = append(d.Diagnoses, integrations.Diagnosis{When: w, Text: dg.Text})
+	}
+	return d, nil
+}
