@@ -1,0 +1,227 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hotdash/hotdash-console/integrations"
+)
+
+// logLocked writes one line to app's log in flyctl's text form. msg may
+// start with "[level]"; m is the machine that logs it (nil: any).
+func (e *Env) logLocked(a *app, m *machine, msg string) {
+	if m == nil {
+		m = a.machines[e.rng.IntN(len(a.machines))]
+	}
+	level := "info"
+	if strings.HasPrefix(msg, "[") {
+		if i := strings.IndexByte(msg, ']'); i > 0 {
+			level, msg = msg[1:i], msg[i+1:]
+		}
+	}
+	line := fmt.Sprintf("%s app[%s] %s [%s]%s", e.now().UTC().Format(time.RFC3339Nano), m.id, m.region, level, msg)
+	a.history.Push(line)
+	for ch := range a.streams {
+		select {
+		case ch <- line:
+		default: // a stream that does not keep up loses lines, as fly logs does
+		}
+	}
+}
+
+func (e *Env) logAll(msg string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, a := range e.apps {
+		e.logLocked(a, nil, msg)
+	}
+}
+
+// startupLogsLocked is what the app prints when a machine starts: which
+// adapter each integration uses.
+func (e *Env) startupLogsLocked(a *app, m *machine) {
+	e.logLocked(a, m, "Listening on 0.0.0.0:3000 (release v"+fmt.Sprint(m.version)+")")
+	e.logLocked(a, m, "idea-pool: "+e.ideaPoolModeLocked(m))
+	e.logLocked(a, m, "publer-adapter: "+e.publerModeLocked(m))
+	e.logLocked(a, m, "analytics/ga4: "+e.ga4ModeLocked(m))
+	e.logLocked(a, m, "chatwoot: client ready (token bucket 10 req/s, account "+m.env["CHATWOOT_ACCOUNT_ID"]+")")
+}
+
+func (e *Env) ideaPoolModeLocked(m *machine) string {
+	if integrations.IsTrue(m.env[FlagSupabase]) {
+		return "Supabase enabled (IDEA_POOL_SUPABASE_ENABLED=true)"
+	}
+	return "Supabase disabled (IDEA_POOL_SUPABASE_ENABLED not true): using mock data"
+}
+
+func (e *Env) publerModeLocked(m *machine) string {
+	if integrations.IsTrue(m.env[FlagPubler]) && m.env["PUBLER_API_KEY"] != "" && m.env["PUBLER_WORKSPACE_ID"] != "" {
+		return "Using real Publer API (production mode)"
+	}
+	if integrations.IsTrue(m.env[FlagPubler]) {
+		return "Using mock Publer adapter (PUBLER_API_KEY or PUBLER_WORKSPACE_ID missing)"
+	}
+	return "Using mock Publer adapter (PUBLER_LIVE not true)"
+}
+
+func (e *Env) ga4ModeLocked(m *machine) string {
+	if integrations.IsTrue(m.env[FlagGA4]) {
+		return "GA4 Data API enabled (ANALYTICS_REAL_DATA=true)"
+	}
+	return "GA4 disabled (ANALYTICS_REAL_DATA not true): traffic from mock"
+}
+
+// traffic is the app's own activity: users loading dashboards, jobs
+// completing, support conversations, each logged as the real app would.
+func (e *Env) traffic(ctx context.Context, appName string) {
+	const tick = 100 * time.Millisecond
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	owed := 0.0
+	lastBeat := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		e.mu.Lock()
+		a := e.apps[appName]
+		owed += e.o.LogRate * tick.Seconds()
+		for ; owed >= 1; owed-- {
+			e.activityLocked(a)
+		}
+		if time.Since(lastBeat) > 20*time.Second {
+			lastBeat = time.Now()
+			for _, m := range a.machines {
+				if m.state == "started" {
+					e.logLocked(a, m, "publer-adapter: adapter check: "+e.publerModeLocked(m))
+				}
+			}
+		}
+		e.progressJobsLocked(a)
+		e.mu.Unlock()
+	}
+}
+
+// activityLocked produces one line of background activity.
+func (e *Env) activityLocked(a *app) {
+	m := e.pickLocked(a)
+	if m == nil {
+		return // nothing is serving
+	}
+	switch r := e.rng.Float64(); {
+	case r < 0.25:
+		res := e.ideaPoolLocked(a, m)
+		e.logIdeaPoolLocked(a, m, res)
+	case r < 0.40:
+		if e.rng.Float64() < 0.3 {
+			e.postLocked(a, m, "Scheduled post from the content calendar")
+		} else {
+			e.logLocked(a, m, fmt.Sprintf("publer: GET /api/social/status/%s 200", e.anyJobLocked(a)))
+		}
+	case r < 0.65:
+		e.chatwootActivityLocked(a, m)
+	case r < 0.75:
+		res := e.trafficLocked(m)
+		e.logTrafficLocked(a, m, res)
+	default:
+		paths := []string{"GET /app 200", "GET /app/dashboard 200", "GET /healthz 200", "GET /app/ideas 200", "POST /api/session 204"}
+		e.logLocked(a, m, fmt.Sprintf("%s %dms", paths[e.rng.IntN(len(paths))], 2+e.rng.IntN(40)))
+	}
+}
+
+func (e *Env) anyJobLocked(a *app) string {
+	for id := range a.jobs {
+		return id
+	}
+	return fmt.Sprintf("mock-job-%d-%d", a.jobSeq+1, e.now().UnixMilli())
+}
+
+func (e *Env) chatwootActivityLocked(a *app, m *machine) {
+	f := e.faults
+	if f.ChatwootRateLimit > 0 && e.rng.Float64() < f.ChatwootRateLimit {
+		e.logLocked(a, m, fmt.Sprintf("[warn]chatwoot: Rate limit reached (429 Retry later), retrying in %dms", 200+e.rng.IntN(800)))
+		return
+	}
+	if f.ErrorRate > 0 && e.rng.Float64() < f.ErrorRate {
+		e.logLocked(a, m, "[error]chatwoot: GET /api/v1/accounts/"+m.env["CHATWOOT_ACCOUNT_ID"]+"/conversations failed: 502 Bad Gateway")
+		return
+	}
+	if m.env["CHATWOOT_API_KEY"] != e.chatwootToken {
+		e.logLocked(a, m, "[error]chatwoot: 401 Invalid Access Token (check CHATWOOT_API_KEY)")
+		return
+	}
+	switch e.rng.IntN(3) {
+	case 0:
+		e.logLocked(a, m, fmt.Sprintf("chatwoot: fetched %d open conversations (%dms)", 5+e.rng.IntN(30), 40+e.rng.IntN(120)))
+	case 1:
+		e.logLocked(a, m, fmt.Sprintf("chatwoot: AI draft saved as private note on conversation %d", 4000+e.rng.IntN(900)))
+	default:
+		e.logLocked(a, m, fmt.Sprintf("chatwoot: approved note sent as public reply on conversation %d (grade tone=%d accuracy=%d policy=%d)", 4000+e.rng.IntN(900), 3+e.rng.IntN(3), 3+e.rng.IntN(3), 4+e.rng.IntN(2)))
+	}
+}
+
+// StreamLogs delivers the app's log like `fly logs`: recent lines first,
+// then new ones as they come, parsed from the text form.
+func (p *Platform) StreamLogs(ctx context.Context, appName string, sink func([]integrations.LogLine)) error {
+	e := p.e
+	ch := make(chan string, 8192)
+	e.mu.Lock()
+	a, err := p.appLocked(appName)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	backlog := a.history.Slice()
+	a.streams[ch] = struct{}{}
+	drops := e.faults.LogDrops
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(a.streams, ch)
+		e.mu.Unlock()
+	}()
+	batch := make([]integrations.LogLine, 0, 512)
+	deliver := func(lines ...string) {
+		for _, l := range lines {
+			var ll integrations.LogLine
+			if integrations.ParseFlyText([]byte(l), &ll) == nil {
+				batch = append(batch, ll)
+			}
+		}
+	}
+	deliver(backlog...)
+	if len(batch) > 0 {
+		sink(batch)
+		batch = batch[:0]
+	}
+	var end <-chan time.Time
+	if drops {
+		end = time.After(30 * time.Second)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-end:
+			return errors.New("fly logs: stream closed by the server (unexpected EOF)")
+		case l := <-ch:
+			deliver(l)
+		drain:
+			for len(batch) < cap(batch) {
+				select {
+				case l := <-ch:
+					deliver(l)
+				default:
+					break drain
+				}
+			}
+			sink(batch)
+			batch = batch[:0]
+		}
+	}
+}
