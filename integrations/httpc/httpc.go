@@ -1,0 +1,112 @@
+// Package httpc builds the HTTP clients every adapter uses: resty with a
+// timeout, no logging of its own (it would write over the console and could
+// print headers), and errors an operator can read.
+package httpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+)
+
+// UserAgent identifies the console to the services it checks.
+const UserAgent = "hotdash-console"
+
+// New returns a client for baseURL with the given per-request timeout.
+func New(baseURL string, timeout time.Duration) *resty.Client {
+	c := resty.New().
+		SetBaseURL(strings.TrimRight(baseURL, "/")).
+		SetTimeout(timeout).
+		SetLogger(quiet{}).
+		SetDebug(false).
+		SetDisableWarn(true).
+		SetHeader("User-Agent", UserAgent)
+	return c
+}
+
+type quiet struct{}
+
+func (quiet) Errorf(string, ...any) {}
+func (quiet) Warnf(string, ...any)  {}
+func (quiet) Debugf(string, ...any) {}
+
+// Error turns a failed call into one readable line: what was asked, and
+// what went wrong ("GET /api: connection refused", "HTTP 502: bad gateway").
+// It returns nil for a 2xx answer.
+func Error(what string, resp *resty.Response, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %s", what, Reason(err))
+	}
+	if resp == nil {
+		return fmt.Errorf("%s: no answer", what)
+	}
+	if resp.IsSuccess() {
+		return nil
+	}
+	return &StatusError{What: what, Code: resp.StatusCode(), Body: Snippet(resp.Body())}
+}
+
+// StatusError is a non-2xx answer.
+type StatusError struct {
+	What string
+	Code int
+	Body string
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("%s: HTTP %d %s", e.What, e.Code, http.StatusText(e.Code))
+	if e.Body != "" {
+		msg += ": " + e.Body
+	}
+	return msg
+}
+
+// StatusCode returns the HTTP status of err, or 0.
+func StatusCode(err error) int {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}
+
+// Reason says why a request failed, without the URL noise net/http adds.
+func Reason(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "cannot resolve " + dns.Name
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// Snippet is the start of a body, on one line, for an error message.
+func Snippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
+}
