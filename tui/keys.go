@@ -1,0 +1,60 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/key"
+)
+
+// keyMap is every key the console answers to, with its help text. The
+// footer shows the short list for the current view; `?` shows them all.
+type keyMap struct {
+	Next, Prev            key.Binding
+	Left, Right, Up, Down key.Binding
+	Jump                  key.Binding
+	Open                  key.Binding
+	Filter                key.Binding
+	Back                  key.Binding
+	Env                   key.Binding
+	Faults                key.Binding
+	Help                  key.Binding
+	Quit                  key.Binding
+	Follow                key.Binding
+	PageUp, PageDown      key.Binding
+	Top, Bottom           key.Binding
+	ClearFilter           key.Binding
+}
+
+func defaultKeys() keyMap {
+	return keyMap{
+		Next:        key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		Prev:        key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
+		Left:        key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "pane left")),
+		Right:       key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "pane right")),
+		Up:          key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:        key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Jump:        key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1-9", "go to pane")),
+		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open log")),
+		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter log (regex, !inverts)")),
+		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Env:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "switch environment")),
+		Faults:      key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "inject faults (demo)")),
+		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Follow:      key.NewBinding(key.WithKeys("f", "space"), key.WithHelp("f/space", "follow / pause")),
+		PageUp:      key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
+		PageDown:    key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
+		Top:         key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "oldest")),
+		Bottom:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "newest (follow)")),
+		ClearFilter: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "clear filter")),
+	}
+}
+
+// helpGroups returns the bindings shown by `?`, by column.
+func (k keyMap) helpGroups(demo bool) [][]key.Binding {
+	panes := []key.Binding{k.Next, k.Prev, k.Left, k.Right, k.Jump, k.Open, k.Env}
+	logs := []key.Binding{k.Filter, k.ClearFilter, k.Follow, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+	general := []key.Binding{k.Back, k.Help, k.Quit}
+	if demo {
+		general = append(general, k.Faults)
+	}
+	return [][]key.Binding{panes, logs, general}
+}

@@ -1,0 +1,413 @@
+// Package tui is the console's terminal interface: a Bubble Tea v2 view
+// over the live engine. The same model runs in a local terminal and in
+// each SSH session of a pairing share.
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/connect"
+	"github.com/hotdash/hotdash-console/runbook"
+)
+
+// Options configure a console view.
+type Options struct {
+	Stack   *connect.Stack
+	Runbook *runbook.Runbook
+	// Env is the environment shown first (default: the configured default).
+	Env string
+	// Scenario is shown in the header of a demo.
+	Scenario string
+	// Now is the clock for ages and countdowns (default time.Now).
+	Now func() time.Time
+	// Tick is how often ages refresh (default 1s).
+	Tick time.Duration
+}
+
+type mode int
+
+const (
+	modeDashboard mode = iota
+	modeLog
+)
+
+// Model is the root of the console UI.
+type Model struct {
+	o    Options
+	st   Styles
+	keys keyMap
+	help help.Model
+
+	width, height int
+	now           time.Time
+
+	envs  []*envView
+	env   int // index of the environment shown
+	focus int // index of the focused pane
+	mode  mode
+
+	showHelp   bool
+	showFaults bool
+	faultSel   int
+	faultMsg   string
+
+	// per-pane view state, shared by every environment
+	filters []*integrations.Filter
+	offset  []int // log view: lines scrolled up from the newest
+	unseen  []int // lines that arrived while paused
+
+	filtering bool
+	input     textinput.Model
+	filterErr string
+	history   []string
+	histPos   int
+}
+
+// envView is one environment's live state as this view has received it.
+type envView struct {
+	env     *connect.Env
+	sub     *integrations.Subscription
+	snap    *integrations.Snapshot
+	logs    []*logStore
+	dropped uint64
+}
+
+// New builds the console UI over a started stack.
+func New(o Options) *Model {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Tick <= 0 {
+		o.Tick = time.Second
+	}
+	m := &Model{o: o, st: DefaultStyles(), keys: defaultKeys(), help: help.New(), now: o.Now(), width: 80, height: 24}
+	n := len(o.Runbook.Integrations)
+	m.filters = make([]*integrations.Filter, n)
+	m.offset = make([]int, n)
+	m.unseen = make([]int, n)
+	ring := o.Stack.Config.Watch.LogBuffer
+	for i, e := range o.Stack.Envs {
+		ev := &envView{env: e, sub: e.Watcher.Subscribe()}
+		ev.snap = ev.sub.First
+		for k := range n + 1 {
+			ls := newLogStore(ring)
+			if k < len(ev.sub.Backlog) {
+				ls.append(ev.sub.Backlog[k])
+			}
+			ev.logs = append(ev.logs, ls)
+		}
+		m.envs = append(m.envs, ev)
+		if e.Config.Name == o.Env || (o.Env == "" && e.Config.Name == o.Stack.Config.DefaultEnv) {
+			m.env = i
+		}
+	}
+	m.input = textinput.New()
+	m.input.Prompt = "/"
+	m.input.Placeholder = "regex, case-insensitive; !inverts"
+	return m
+}
+
+// Close ends the view's subscriptions. Call it when the program ends.
+func (m *Model) Close() {
+	for _, e := range m.envs {
+		e.sub.Close()
+	}
+}
+
+type updateMsg struct {
+	env int
+	u   integrations.Update
+	ok  bool
+}
+
+type tickMsg time.Time
+
+func waitUpdate(i int, sub *integrations.Subscription) tea.Cmd {
+	return func() tea.Msg {
+		u, ok := sub.Next(contextBackground)
+		return updateMsg{env: i, u: u, ok: ok}
+	}
+}
+
+func (m *Model) tick() tea.Cmd {
+	return tea.Tick(m.o.Tick, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// Init starts listening to every environment.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.tick()}
+	for i, e := range m.envs {
+		cmds = append(cmds, waitUpdate(i, e.sub))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) cur() *envView { return m.envs[m.env] }
+
+func (m *Model) defs() []*integrations.Definition { return m.o.Runbook.Integrations }
+
+// Update handles a message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.input.SetWidth(max(10, min(60, m.width/2)))
+		return m, nil
+	case updateMsg:
+		if !msg.ok {
+			return m, nil
+		}
+		m.apply(msg.env, msg.u)
+		return m, waitUpdate(msg.env, m.envs[msg.env].sub)
+	case tickMsg:
+		m.now = m.o.Now()
+		return m, m.tick()
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	if m.filtering {
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(msg)
+		return m, cmd
+	}
+	return m, nil
+}
+
+// apply takes an engine update into this view.
+func (m *Model) apply(i int, u integrations.Update) {
+	ev := m.envs[i]
+	ev.snap = u.Snap
+	ev.dropped = u.Dropped
+	for k, lines := range u.Lines {
+		if k >= len(ev.logs) || len(lines) == 0 {
+			continue
+		}
+		added := ev.logs[k].append(lines)
+		if i == m.env && k < len(m.offset) && m.offset[k] > 0 {
+			// Paused: keep the lines on screen where they are, as long
+			// as they are still buffered.
+			m.offset[k] = min(m.offset[k]+added, max(0, ev.logs[k].count()-m.logHeight()))
+			m.unseen[k] += added
+		}
+	}
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	if m.filtering {
+		return m.filterKey(msg)
+	}
+	if m.showHelp {
+		if key.Matches(msg, k.Help, k.Back, k.Quit) {
+			m.showHelp = false
+		}
+		return m, nil
+	}
+	if m.showFaults {
+		return m.faultKey(msg)
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, k.Help):
+		m.showHelp = true
+		return m, nil
+	case key.Matches(msg, k.Faults) && m.o.Stack.Faults != nil:
+		m.showFaults = true
+		return m, nil
+	case key.Matches(msg, k.Filter):
+		return m, m.startFilter()
+	case key.Matches(msg, k.ClearFilter):
+		m.setFilter(m.focus, nil)
+		return m, nil
+	case key.Matches(msg, k.Env):
+		m.env = (m.env + 1) % len(m.envs)
+		for i := range m.offset {
+			m.offset[i], m.unseen[i] = 0, 0
+		}
+		return m, nil
+	}
+	if m.mode == modeLog {
+		return m.logKey(msg)
+	}
+	n := len(m.defs())
+	cols, _ := m.grid()
+	switch {
+	case key.Matches(msg, k.Next):
+		m.focus = (m.focus + 1) % n
+	case key.Matches(msg, k.Prev):
+		m.focus = (m.focus + n - 1) % n
+	case key.Matches(msg, k.Right):
+		m.focus = min(n-1, m.focus+1)
+	case key.Matches(msg, k.Left):
+		m.focus = max(0, m.focus-1)
+	case key.Matches(msg, k.Down):
+		m.focus = min(n-1, m.focus+cols)
+	case key.Matches(msg, k.Up):
+		m.focus = max(0, m.focus-cols)
+	case key.Matches(msg, k.Jump):
+		if d := int(msg.String()[0] - '1'); d >= 0 && d < n {
+			m.focus = d
+		}
+	case key.Matches(msg, k.Open):
+		m.mode = modeLog
+	}
+	return m, nil
+}
+
+func (m *Model) logKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	page := max(1, m.logHeight()-1)
+	i := m.focus
+	maxOff := max(0, m.cur().logs[i].count()-m.logHeight())
+	scroll := func(d int) {
+		m.offset[i] = min(max(0, m.offset[i]+d), maxOff)
+		if m.offset[i] == 0 {
+			m.unseen[i] = 0
+		}
+	}
+	switch {
+	case key.Matches(msg, k.Back):
+		m.mode = modeDashboard
+		m.offset[i], m.unseen[i] = 0, 0
+	case key.Matches(msg, k.Up):
+		scroll(1)
+	case key.Matches(msg, k.Down):
+		scroll(-1)
+	case key.Matches(msg, k.PageUp):
+		scroll(page)
+	case key.Matches(msg, k.PageDown):
+		scroll(-page)
+	case key.Matches(msg, k.Top):
+		scroll(maxOff)
+	case key.Matches(msg, k.Bottom):
+		m.offset[i], m.unseen[i] = 0, 0
+	case key.Matches(msg, k.Follow):
+		if m.offset[i] == 0 {
+			scroll(1) // pause: hold the screen one line up from the newest
+			if m.offset[i] == 0 {
+				m.offset[i] = 1
+			}
+		} else {
+			m.offset[i], m.unseen[i] = 0, 0
+		}
+	case key.Matches(msg, k.Next):
+		m.focus = (m.focus + 1) % len(m.defs())
+	case key.Matches(msg, k.Prev):
+		m.focus = (m.focus + len(m.defs()) - 1) % len(m.defs())
+	}
+	return m, nil
+}
+
+func (m *Model) startFilter() tea.Cmd {
+	m.filtering = true
+	m.filterErr = ""
+	m.histPos = len(m.history)
+	m.input.SetValue(m.filters[m.focus].String())
+	m.input.CursorEnd()
+	return m.input.Focus()
+}
+
+func (m *Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch msg.String() {
+	case "esc":
+		m.filtering = false
+		m.filterErr = ""
+		m.input.Blur()
+		return m, nil
+	case "enter":
+		expr := strings.TrimSpace(m.input.Value())
+		f, err := integrations.ParseFilter(expr)
+		if err != nil {
+			m.filterErr = err.Error()
+			return m, nil
+		}
+		m.setFilter(m.focus, f)
+		m.filtering = false
+		m.filterErr = ""
+		m.input.Blur()
+		return m, nil
+	case "up":
+		// The previous filters, newest first, skipping the one shown.
+		for m.histPos > 0 {
+			m.histPos--
+			if m.history[m.histPos] != m.input.Value() {
+				m.input.SetValue(m.history[m.histPos])
+				m.input.CursorEnd()
+				break
+			}
+		}
+		return m, nil
+	case "down":
+		if m.histPos < len(m.history)-1 {
+			m.histPos++
+			m.input.SetValue(m.history[m.histPos])
+		} else {
+			m.histPos = len(m.history)
+			m.input.SetValue("")
+		}
+		m.input.CursorEnd()
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(msg)
+	m.filterErr = ""
+	return m, cmd
+}
+
+// setFilter applies f to pane i in every environment and remembers the
+// expression it replaces.
+func (m *Model) setFilter(i int, f *integrations.Filter) {
+	if old := m.filters[i].String(); old != "" && (len(m.history) == 0 || m.history[len(m.history)-1] != old) {
+		m.history = append(m.history, old)
+	}
+	if expr := f.String(); expr != "" && (len(m.history) == 0 || m.history[len(m.history)-1] != expr) {
+		m.history = append(m.history, expr)
+	}
+	m.filters[i] = f
+	for _, e := range m.envs {
+		e.logs[i].setFilter(f)
+	}
+	m.offset[i], m.unseen[i] = 0, 0
+}
+
+func (m *Model) faultKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	sw := m.o.Stack.Faults.FaultSwitches()
+	switch {
+	case key.Matches(msg, m.keys.Back, m.keys.Faults, m.keys.Quit):
+		m.showFaults = false
+	case key.Matches(msg, m.keys.Up):
+		m.faultSel = max(0, m.faultSel-1)
+	case key.Matches(msg, m.keys.Down):
+		m.faultSel = min(len(sw)-1, m.faultSel+1)
+	case msg.String() == "enter" || msg.String() == "space":
+		if m.faultSel < len(sw) {
+			on, err := m.o.Stack.Faults.ToggleFault(sw[m.faultSel].Key)
+			switch {
+			case err != nil:
+				m.faultMsg = err.Error()
+			case on:
+				m.faultMsg = sw[m.faultSel].Name + ": on"
+			default:
+				m.faultMsg = sw[m.faultSel].Name + ": off"
+			}
+		}
+	}
+	return m, nil
+}
+
+// View renders the console.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = fmt.Sprintf("hotdash-console · %s", m.cur().env.Config.Name)
+	return v
+}

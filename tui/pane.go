@@ -1,0 +1,209 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hotdash/hotdash-console/integrations"
+)
+
+// flagText says what the flag is, in words and colour.
+func flagText(st *Styles, s *integrations.Status, withName bool) string {
+	f := s.Flag
+	name := ""
+	if withName && f.Name != "" {
+		name = st.Bold.Render(f.Name) + " "
+	}
+	var v string
+	switch f.State {
+	case integrations.FlagNone:
+		v = st.Live.Render("none") + st.Dim.Render(" (always live)")
+	case integrations.FlagUnset:
+		v = st.Mock.Render("unset") + st.Dim.Render(" (off)")
+	case integrations.FlagFalse:
+		v = st.Mock.Render("false")
+	case integrations.FlagTrue:
+		v = st.Live.Render("true")
+	case integrations.FlagStaged:
+		v = st.Warn.Render("staged")
+		if f.Pending != "" {
+			v = st.Warn.Render("staged → " + f.Pending)
+		}
+		v += st.Warn.Render(", " + f.Detail)
+	case integrations.FlagUnknown:
+		v = st.Warn.Render("unknown")
+		if f.Detail != "" {
+			v += st.Dim.Render(" (" + f.Detail + ")")
+		}
+	case integrations.FlagUnreadable:
+		v = st.BadCell.Render("unreadable: " + f.Detail)
+	}
+	if !s.Def.Ready {
+		v += st.Dim.Render(" · not ready: " + s.Def.NotReady)
+	}
+	return name + v
+}
+
+// sourceText says which source the app reports and whether that is what
+// the flag implies.
+func sourceText(st *Styles, s *integrations.Status) string {
+	answer := s.Answer
+	if s.Def.Source.Kind == "logs" || answer == s.Source.String() {
+		answer = "" // the marker line is long, or the kind already says it
+	}
+	var v string
+	switch s.Source {
+	case integrations.SourceLive:
+		v = st.Live.Render("● live")
+	case integrations.SourceMock:
+		v = st.Mock.Render("● mock")
+	default:
+		v = st.Unknown.Render("○ unknown")
+	}
+	if answer != "" {
+		v += st.Dim.Render(fmt.Sprintf(" (%s)", answer))
+	}
+	switch {
+	case s.Mismatch():
+		v += " " + st.Bad.Render("✗ expected "+s.Expected.String())
+	case s.Source == integrations.SourceUnknown && s.Def.Source.Kind == "logs":
+		v += st.Dim.Render(" no adapter line seen yet")
+	case s.Source == integrations.SourceMock && s.Expected == integrations.SourceMock:
+		v += st.Dim.Render(" as the flag says")
+	case s.Source == integrations.SourceLive && s.Expected == integrations.SourceLive:
+		v += st.Good.Render(" ✓")
+	}
+	return v
+}
+
+// rateCell renders one window's error rate, red when over the limit.
+func rateCell(st *Styles, label string, r integrations.Rate, limit float64) string {
+	v := pct(r.Ratio())
+	cell := st.Label.Render(label+" ") + v
+	if limit > 0 && r.Total > 0 && r.Ratio() > limit {
+		cell = st.Label.Render(label+" ") + st.Bad.Render(v)
+	}
+	return cell
+}
+
+func errorsText(st *Styles, s *integrations.Status, compact bool) string {
+	limit := s.Def.ErrorThreshold()
+	spark := sparkline(s.Spark, limit)
+	if compact {
+		spark = sparkline(s.Spark[max(0, len(s.Spark)-10):], limit)
+		return rateCell(st, "1m", s.Rates.M1, limit) + " " + rateCell(st, "1h", s.Rates.H1, limit) + " " + st.Dim.Render(spark)
+	}
+	parts := []string{
+		rateCell(st, "1m", s.Rates.M1, limit),
+		rateCell(st, "15m", s.Rates.M15, limit),
+		rateCell(st, "1h", s.Rates.H1, limit),
+	}
+	if limit > 0 {
+		parts = append(parts, st.Dim.Render("limit "+pct(limit)))
+	}
+	return strings.Join(parts, "  ") + "  " + st.Dim.Render(spark)
+}
+
+func checkText(st *Styles, s *integrations.Status, now time.Time, compact bool) string {
+	if s.CheckErr != "" {
+		return st.BadCell.Render("✗ "+s.CheckErr) + st.Dim.Render(" ("+ago(now, s.Checked)+")")
+	}
+	if s.Checked.IsZero() {
+		if s.Def.Source.Kind == "logs" {
+			return st.Dim.Render("from the logs: waiting for the adapter line")
+		}
+		return st.Dim.Render("checking…")
+	}
+	v := ago(now, s.Checked)
+	if s.Def.Source.Kind == "logs" && s.Latency == 0 {
+		return v + st.Dim.Render(" (from the logs)")
+	}
+	v += st.Dim.Render(" · ") + ms(s.Latency)
+	if !compact && s.Detail != "" {
+		v += st.Dim.Render(" · " + s.Detail)
+	}
+	return v
+}
+
+func machinesText(st *Styles, snap *integrations.Snapshot, compact bool) string {
+	if snap.MachinesErr != "" && len(snap.Machines) == 0 {
+		return st.BadCell.Render("✗ " + snap.MachinesErr)
+	}
+	if len(snap.Machines) == 0 {
+		return st.Dim.Render("reading…")
+	}
+	var parts []string
+	up := 0
+	for _, m := range snap.Machines {
+		mark := st.Good.Render("●")
+		switch {
+		case m.State == "started":
+			up++
+		case m.Transient():
+			mark = st.Warn.Render("◌")
+		default:
+			mark = st.Bad.Render("✗")
+		}
+		if compact {
+			parts = append(parts, mark)
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %s %s", mark, m.Region, stateWord(st, m.State), st.Dim.Render(m.Version)))
+	}
+	if compact {
+		return fmt.Sprintf("%s %d/%d up", strings.Join(parts, ""), up, len(snap.Machines))
+	}
+	return strings.Join(parts, st.Dim.Render(" · "))
+}
+
+func stateWord(st *Styles, state string) string {
+	switch state {
+	case "started":
+		return state
+	case "failed", "stopped", "suspended":
+		return st.Bad.Render(state)
+	}
+	return st.Warn.Render(state)
+}
+
+// statusLines are a pane's status rows: full or compact, with the guide's
+// diagnosis when the source contradicts the flag.
+func statusLines(st *Styles, s *integrations.Status, snap *integrations.Snapshot, now time.Time, w int, compact bool, maxDiag int) []string {
+	short := map[string]string{"source": "src", "errors": "err", "check": "chk"}
+	label := func(l string) string {
+		if compact {
+			if s, ok := short[l]; ok {
+				l = s
+			}
+			return st.Label.Render(fmt.Sprintf("%-5s", l))
+		}
+		return st.Label.Render(fmt.Sprintf("%-9s", l))
+	}
+	lines := []string{
+		label("flag") + flagText(st, s, !compact),
+		label("source") + sourceText(st, s),
+	}
+	if s.Warning != "" && s.Source != s.Expected && !compact {
+		lines = append(lines, label("")+st.Warn.Render("app: "+s.Warning))
+	}
+	diag := s.Diagnosis
+	for i, d := range diag {
+		if i == maxDiag {
+			lines = append(lines, label("")+st.Dim.Render(fmt.Sprintf("+%d more (enter)", len(diag)-i)))
+			break
+		}
+		lines = append(lines, label("")+st.Warn.Render("↳ "+d))
+	}
+	lines = append(lines,
+		label("errors")+errorsText(st, s, compact),
+		label("check")+checkText(st, s, now, compact),
+	)
+	if !compact {
+		lines = append(lines, label("machines")+machinesText(st, snap, false))
+	}
+	for i := range lines {
+		lines[i] = fit(lines[i], w)
+	}
+	return lines
+}

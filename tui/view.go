@@ -1,0 +1,349 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+var contextBackground = context.Background()
+
+// grid is the dashboard's pane layout: two columns when there is room.
+func (m *Model) grid() (cols, rows int) {
+	n := len(m.defs())
+	cols = 1
+	if m.width >= 70 && n > 1 {
+		cols = 2
+	}
+	rows = (n + cols - 1) / cols
+	return cols, rows
+}
+
+// render draws the whole screen, exactly width x height.
+func (m *Model) render() string {
+	if m.width < 20 || m.height < 6 {
+		return "window too small"
+	}
+	header := m.header()
+	alerts := m.alerts()
+	footer := m.footer()
+	bodyH := m.height - 1 - len(alerts) - 1
+	var body string
+	switch {
+	case m.showHelp:
+		body = m.helpView(bodyH)
+	case m.showFaults:
+		body = m.faultsView(bodyH)
+	case m.mode == modeLog:
+		body = m.logView(bodyH)
+	default:
+		body = m.dashboard(bodyH)
+	}
+	parts := append([]string{header}, alerts...)
+	parts = append(parts, body, footer)
+	return strings.Join(parts, "\n")
+}
+
+func (m *Model) header() string {
+	st := &m.st
+	snap := m.cur().snap
+	left := st.Title.Render("hotdash-console")
+	if snap.Demo {
+		left += " " + st.Demo.Render(" DEMO ")
+	}
+	for i, e := range m.envs {
+		name := e.env.Config.Name
+		if m.width >= 120 {
+			name += ":" + e.env.App
+		}
+		if i == m.env {
+			left += "  " + st.EnvActive.Render(name)
+		} else {
+			left += "  " + st.Env.Render(name)
+		}
+	}
+	right := []string{snap.Platform}
+	if snap.Demo && m.o.Scenario != "" {
+		right = append(right, "scenario "+m.o.Scenario)
+	}
+	right = append(right, fmt.Sprintf("logs %.0f/s", snap.LogRate), m.now.Format("15:04:05"))
+	r := st.Dim.Render(strings.Join(right, " · "))
+	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(r)
+	if gap < 1 {
+		return fit(left, m.width)
+	}
+	return left + strings.Repeat(" ", gap) + r
+}
+
+// alerts are the red lines under the header: what the console cannot
+// see right now, and why.
+func (m *Model) alerts() []string {
+	snap := m.cur().snap
+	var out []string
+	add := func(what, why string) {
+		out = append(out, fit(m.st.BadCell.Render("✗ "+what+": "+why), m.width))
+	}
+	if snap.SecretsErr != "" {
+		add("secrets", snap.SecretsErr)
+	}
+	if snap.MachinesErr != "" {
+		add("machines", snap.MachinesErr)
+	}
+	if snap.LogErr != "" {
+		add("logs", snap.LogErr)
+	}
+	return out
+}
+
+func (m *Model) footer() string {
+	st := &m.st
+	if m.filtering {
+		line := m.input.View()
+		hint := st.Dim.Render("  enter apply · esc cancel · ↑↓ history")
+		if m.filterErr != "" {
+			hint = "  " + st.BadCell.Render(m.filterErr)
+		}
+		return fit(line+hint, m.width)
+	}
+	var binds []key.Binding
+	k := m.keys
+	switch {
+	case m.showHelp:
+		binds = []key.Binding{k.Back}
+	case m.showFaults:
+		binds = []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "toggle")), k.Back}
+	case m.mode == modeLog:
+		binds = []key.Binding{k.Up, k.PageUp, k.Follow, k.Filter, k.ClearFilter, k.Next, k.Back, k.Help}
+	default:
+		binds = []key.Binding{k.Next, k.Open, k.Filter, k.Env}
+		if m.o.Stack.Faults != nil {
+			binds = append(binds, k.Faults)
+		}
+		binds = append(binds, k.Help, k.Quit)
+	}
+	var parts []string
+	for _, b := range binds {
+		h := b.Help()
+		desc := h.Desc
+		if s, ok := shortHelp[desc]; ok && m.width < 120 {
+			desc = s
+		}
+		parts = append(parts, st.Key.Render(h.Key)+" "+st.KeyDesc.Render(desc))
+	}
+	return fit(strings.Join(parts, "  "), m.width)
+}
+
+// shortHelp are footer descriptions for narrow terminals.
+var shortHelp = map[string]string{
+	"next pane":                    "pane",
+	"open log":                     "open",
+	"filter log (regex, !inverts)": "filter",
+	"switch environment":           "env",
+	"inject faults (demo)":         "faults",
+	"follow / pause":               "follow",
+	"clear filter":                 "clear",
+	"page up":                      "page",
+}
+
+// paneNote is the top-right note on a pane: its number and filter.
+func (m *Model) paneNote(i int) string {
+	note := fmt.Sprintf("%d", i+1)
+	if f := m.filters[i]; f != nil {
+		note = m.st.Input.Render("/"+f.String()) + " " + m.st.Dim.Render(fmt.Sprintf("%d", m.cur().logs[i].count())) + " " + note
+	}
+	return note
+}
+
+func (m *Model) dashboard(h int) string {
+	cols, rows := m.grid()
+	ev := m.cur()
+	defs := m.defs()
+	var rowsOut []string
+	for r := range rows {
+		ph := h / rows
+		if r < h%rows {
+			ph++
+		}
+		var blocks []string
+		for c := range cols {
+			i := r*cols + c
+			pw := m.width / cols
+			if c == cols-1 {
+				pw = m.width - pw*(cols-1)
+			}
+			if i >= len(defs) {
+				blocks = append(blocks, strings.TrimSuffix(strings.Repeat(strings.Repeat(" ", pw)+"\n", ph), "\n"))
+				continue
+			}
+			blocks = append(blocks, m.pane(ev, i, pw, ph))
+		}
+		rowsOut = append(rowsOut, joinColumns(blocks...))
+	}
+	return strings.Join(rowsOut, "\n")
+}
+
+// pane draws integration i in a w x h box: status rows, then its log tail.
+func (m *Model) pane(ev *envView, i, w, h int) string {
+	st := &m.st
+	s := &ev.snap.Integrations[i]
+	inner, innerH := w-4, h-2
+	compact := innerH < 12 || inner < 58
+	maxDiag := 2
+	if compact {
+		maxDiag = 1
+	}
+	lines := statusLines(st, s, ev.snap, m.now, inner, compact, maxDiag)
+	if compact && len(lines) > innerH-2 {
+		lines = lines[:max(0, innerH-2)]
+	}
+	if !compact {
+		sep := fmt.Sprintf("─ log · %s ", strings.Join(s.Def.LogTags, ", "))
+		lines = append(lines, st.Dim.Render(sep+strings.Repeat("─", max(0, inner-ansi.StringWidth(sep)))))
+	}
+	room := innerH - len(lines)
+	var strip []string
+	if compact {
+		strip = s.Def.LogTags
+	}
+	for _, l := range ev.logs[i].window(room, 0) {
+		lines = append(lines, logLine(st, l, m.filters[i], inner, false, strip))
+	}
+	if room > 0 && ev.logs[i].count() == 0 {
+		msg := "no log lines yet"
+		if m.filters[i] != nil {
+			msg = "no line matches /" + m.filters[i].String() + "/"
+		}
+		lines = append(lines, st.Dim.Render(msg))
+	}
+	return box(st, s.Def.Name, m.paneNote(i), i == m.focus, w, h, lines)
+}
+
+// logHeight is the number of log rows in the full-screen log view.
+func (m *Model) logHeight() int {
+	return max(1, m.height-2-len(m.alerts())-m.logViewHead()-3)
+}
+
+// logViewHead is the number of status rows above the log in the log view.
+func (m *Model) logViewHead() int {
+	s := &m.cur().snap.Integrations[m.focus]
+	return len(statusLines(&m.st, s, m.cur().snap, m.now, m.width, false, 8))
+}
+
+func (m *Model) logView(h int) string {
+	st := &m.st
+	ev := m.cur()
+	i := m.focus
+	s := &ev.snap.Integrations[i]
+	var out []string
+	title := st.PaneTitleOn.Render(s.Def.Name) + st.Dim.Render(fmt.Sprintf(" · %s · risk %s", ev.env.App, s.Def.Risk))
+	out = append(out, fit(title, m.width))
+	out = append(out, statusLines(st, s, ev.snap, m.now, m.width, false, 8)...)
+	sep := fmt.Sprintf("─ log · %s ", strings.Join(s.Def.LogTags, ", "))
+	out = append(out, st.Dim.Render(sep+strings.Repeat("─", max(0, m.width-ansi.StringWidth(sep)))))
+	logH := max(1, h-len(out)-1)
+	store := ev.logs[i]
+	lines := store.window(logH, m.offset[i])
+	for _, l := range lines {
+		out = append(out, fit(logLine(st, l, m.filters[i], m.width, true, nil), m.width))
+	}
+	for len(out) < h-1 {
+		out = append(out, strings.Repeat(" ", m.width))
+	}
+	out = append(out, m.logStatus(ev, i))
+	return strings.Join(out[:h], "\n")
+}
+
+// logStatus is the log view's bottom bar: follow or paused, filter, counts,
+// drops.
+func (m *Model) logStatus(ev *envView, i int) string {
+	st := &m.st
+	var parts []string
+	if m.offset[i] == 0 {
+		parts = append(parts, st.Follow.Render("● FOLLOW"))
+	} else {
+		p := " ❚❚ PAUSED "
+		if m.unseen[i] > 0 {
+			p = fmt.Sprintf(" ❚❚ PAUSED +%d new ", m.unseen[i])
+		}
+		parts = append(parts, st.Paused.Render(p))
+	}
+	store := ev.logs[i]
+	if f := m.filters[i]; f != nil {
+		kind := "filter"
+		if f.Inverted() {
+			kind = "filter (inverted)"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s: %d of %d lines", kind, st.Input.Render("/"+f.String()+"/"), store.count(), store.total()))
+	} else {
+		parts = append(parts, fmt.Sprintf("%d lines", store.total()))
+	}
+	dropped := ev.dropped + ev.snap.LogDropped
+	if dropped > 0 {
+		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d dropped under load", dropped)))
+	} else {
+		parts = append(parts, st.Dim.Render("0 dropped"))
+	}
+	if ev.snap.LogGap != "" {
+		parts = append(parts, st.Dim.Render(ev.snap.LogGap))
+	}
+	return fit(strings.Join(parts, st.Dim.Render(" · ")), m.width)
+}
+
+func (m *Model) helpView(h int) string {
+	groups := m.keys.helpGroups(m.o.Stack.Faults != nil)
+	var cols []string
+	for _, g := range groups {
+		var rows []string
+		for _, b := range g {
+			hp := b.Help()
+			rows = append(rows, fmt.Sprintf("%s %s", m.st.Key.Render(fmt.Sprintf("%-10s", hp.Key)), m.st.KeyDesc.Render(hp.Desc)))
+		}
+		cols = append(cols, strings.Join(rows, "\n"))
+	}
+	content := m.st.Title.Render("Keys") + "\n\n" + lipgloss.JoinHorizontal(lipgloss.Top, spaced(cols)...)
+	content += "\n\n" + m.st.Dim.Render("Filters are case-insensitive regular expressions; a leading ! keeps the lines that do not match.")
+	return m.center(m.st.Overlay.Render(content), h)
+}
+
+func spaced(cols []string) []string {
+	out := make([]string, 0, 2*len(cols))
+	for i, c := range cols {
+		if i > 0 {
+			out = append(out, "    ")
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (m *Model) faultsView(h int) string {
+	sw := m.o.Stack.Faults.FaultSwitches()
+	var rows []string
+	for i, s := range sw {
+		mark := "[ ]"
+		if s.On {
+			mark = m.st.Bad.Render("[x]")
+		}
+		row := fmt.Sprintf("%s %s", mark, s.Name)
+		if i == m.faultSel {
+			row = m.st.Selected.Render("›") + " " + row
+		} else {
+			row = "  " + row
+		}
+		rows = append(rows, row)
+	}
+	content := m.st.Title.Render("Inject faults into the simulated environment") + "\n\n" + strings.Join(rows, "\n")
+	if m.faultMsg != "" {
+		content += "\n\n" + m.st.Dim.Render(m.faultMsg)
+	}
+	return m.center(m.st.Overlay.Render(content), h)
+}
+
+// center places a block in the middle of the body area.
+func (m *Model) center(block string, h int) string {
+	return lipgloss.Place(m.width, h, lipgloss.Center, lipgloss.Center, block)
+}
