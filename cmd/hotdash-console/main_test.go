@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+func testCLI() (*cli, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &cli{
+		stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+		getenv: func(string) string { return "" },
+		runUI:  func(tea.Model) error { return nil },
+	}, &out, &errb
+}
+
+func exitCode(err error) int {
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	c, out, _ := testCLI()
+	if err := c.run(context.Background(), []string{"--version"}); err != nil || !strings.HasPrefix(out.String(), "hotdash-console ") {
+		t.Errorf("--version: %v %q", err, out)
+	}
+	out.Reset()
+	if err := c.run(context.Background(), []string{"--help"}); err != nil || !strings.Contains(out.String(), "demo [--scenario NAME]") || !strings.Contains(out.String(), "chatwoot-rate-limited") {
+		t.Errorf("--help: %v %q", err, out)
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	for _, args := range [][]string{{"--bogus"}, {"frobnicate"}, {"demo", "extra"}, {"--env", "staging"}} {
+		c, _, _ := testCLI()
+		if err := c.run(context.Background(), args); exitCode(err) != 2 {
+			t.Errorf("%v: %v (exit %d)", args, err, exitCode(err))
+		}
+	}
+}
+
+func TestMalformedConfigIsAClearErrorNamingFileLineAndKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hotdash.toml")
+	if err := os.WriteFile(path, []byte("platform = \"flyctl\"\n\n[[environment]]\nname = \"production\"\napp = \"hotdash-app\"\nap_url = \"x\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _, _ := testCLI()
+	err := c.run(context.Background(), []string{"--config", path})
+	if exitCode(err) != 2 || err.Error() != path+":6: environment.ap_url: unknown key" {
+		t.Errorf("err = %v (exit %d)", err, exitCode(err))
+	}
+}
+
+func TestUnknownScenarioIsAUsageError(t *testing.T) {
+	c, _, _ := testCLI()
+	err := c.run(context.Background(), []string{"demo", "--scenario", "sunny"})
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), `unknown scenario "sunny"`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestDemoRunsTheUIOnTheSimulator(t *testing.T) {
+	c, _, _ := testCLI()
+	var got tea.Model
+	c.runUI = func(m tea.Model) error { got = m; return nil }
+	if err := c.run(context.Background(), []string{"demo", "--scenario", "flaky"}); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		t.Fatal("no UI ran")
+	}
+	got, _ = got.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+	if !strings.Contains(got.View().Content, "DEMO") || !strings.Contains(got.View().Content, "scenario flaky") {
+		t.Errorf("the first frame:\n%s", got.View().Content)
+	}
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the real hotdash-console once for the end-to-end tests.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hotdash-console-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "hotdash-console")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// tmux is a terminal of a given size running one command, read with
+// capture-pane as an operator would see it.
+type tmux struct {
+	t      *testing.T
+	socket string
+}
+
+func newTmux(t *testing.T, w, h int, env []string, args ...string) *tmux {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tmux is not installed: .ci/run installs it")
+		}
+		t.Skip("tmux is not installed")
+	}
+	tm := &tmux{t: t, socket: fmt.Sprintf("hdc-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	cmd := strings.Join(append([]string{"env"}, append(env, args...)...), " ")
+	tm.run("-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd)
+	tm.run("set-option", "-g", "remain-on-exit", "on")
+	t.Cleanup(func() { _ = exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	return tm
+}
+
+func (tm *tmux) run(args ...string) string {
+	tm.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", tm.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		tm.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func (tm *tmux) screen() string { return tm.run("capture-pane", "-p") }
+
+func (tm *tmux) keys(keys ...string) { tm.run(append([]string{"send-keys"}, keys...)...) }
+
+// waitFor waits until every want is on the screen.
+func (tm *tmux) waitFor(want ...string) string {
+	tm.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := tm.screen()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return s
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("the screen never showed %q:\n%s", missing, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestEndToEndDemoShowsFourLivePanes(t *testing.T) {
+	bin := binary(t)
+	tm := newTmux(t, 200, 50, []string{"TERM=xterm-256color"}, bin, "demo")
+	s := tm.waitFor("DEMO", "Supabase (Idea Pool)", "Publer (Social Posting)", "Analytics (GA4)", "Chatwoot (Customer Support)",
+		"IDEA_POOL_SUPABASE_ENABLED unset (off)", "● live (chatwoot) ✓", "machines ● iad started")
+	if n := strings.Count(s, "● mock as the flag says"); n != 3 {
+		t.Errorf("%d panes on mock as the flag says, want 3:\n%s", n, s)
+	}
+	// Zoom the Supabase pane and filter its log.
+	tm.keys("Enter")
+	tm.waitFor("Supabase (Idea Pool) · hotdash-app", "● FOLLOW")
+	tm.keys("/", "served", "Enter")
+	s = tm.waitFor("filter /served/:")
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "idea-pool:") && !strings.Contains(l, "served") {
+			t.Errorf("filtered view shows %q", l)
+		}
+	}
+	tm.keys("q")
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(tm.run("list-panes", "-F", "#{pane_dead}"), "1") {
+		if time.Now().After(deadline) {
+			t.Fatal("q did not quit")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestEndToEndCompactAt80x24(t *testing.T) {
+	bin := binary(t)
+	tm := newTmux(t, 80, 24, []string{"TERM=xterm-256color"}, bin)
+	s := tm.waitFor("DEMO", "Supabase (Idea Pool)", "Publer (Social", "Analytics (GA4)", "Chatwoot (Customer", "src  ● mock", "? help")
+	for i, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if w := len([]rune(l)); w > 80 {
+			t.Errorf("line %d is %d wide: %q", i, w, l)
+		}
+	}
+}
