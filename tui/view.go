@@ -191,7 +191,7 @@ func (m *Model) pane(ev *envView, i, w, h int) string {
 	st := &m.st
 	s := &ev.snap.Integrations[i]
 	inner, innerH := w-4, h-2
-	compact := innerH < 12 || inner < 58
+	compact := innerH < 12 || inner < 48
 	maxDiag := 2
 	if compact {
 		maxDiag = 1
