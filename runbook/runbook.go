@@ -35,6 +35,13 @@ type Runbook struct {
 	Prerequisites string
 
 	Integrations []*integrations.Definition
+	Phases       []Phase
+	Steps        []*Step
+	Monitoring   []Monitoring
+	Success      []Criterion
+	Decision     Decision
+	Contacts     []Contact
+	Trouble      []Trouble
 
 	// File is where it was read from; Hash identifies its exact bytes, so a
 	// journal written for another runbook is not resumed against this one.
@@ -82,7 +89,14 @@ type file struct {
 		Estimated     string `toml:"estimated"`
 		Prerequisites string `toml:"prerequisites"`
 	} `toml:"runbook"`
-	Integration []fileIntegration `toml:"integration"`
+	Integration     []fileIntegration `toml:"integration"`
+	Phase           []filePhase       `toml:"phase"`
+	Step            []fileStep        `toml:"step"`
+	Monitoring      []fileMonitoring  `toml:"monitoring"`
+	Success         []fileCriterion   `toml:"success"`
+	Decision        fileDecision      `toml:"decision"`
+	Contact         []fileContact     `toml:"contact"`
+	Troubleshooting []fileTrouble     `toml:"troubleshooting"`
 }
 
 type fileIntegration struct {
@@ -119,11 +133,27 @@ type fileIntegration struct {
 	} `toml:"diagnosis"`
 }
 
-// Parse reads a runbook from data; name is used in error messages.
+// Parse reads a runbook from data; name is used in error messages. It
+// returns the first problem; Lint returns them all.
 func Parse(name string, data []byte) (*Runbook, error) {
+	rb, errs := parse(name, data)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return rb, nil
+}
+
+// Lint checks a runbook and returns every problem found, each naming the
+// file and line.
+func Lint(name string, data []byte) []error {
+	_, errs := parse(name, data)
+	return errs
+}
+
+func parse(name string, data []byte) (*Runbook, []error) {
 	var f file
 	if err := config.DecodeStrict(name, data, &f); err != nil {
-		return nil, err
+		return nil, []error{err}
 	}
 	sum := sha256.Sum256(data)
 	rb := &Runbook{
@@ -139,22 +169,26 @@ func Parse(name string, data []byte) (*Runbook, error) {
 	for i, fi := range f.Integration {
 		d, err := p.integration(i, fi)
 		if err != nil {
-			return nil, err
+			p.errs = append(p.errs, err)
+			continue
 		}
 		if rb.Integration(d.ID) != nil {
-			return nil, p.errAt("integration.id", i, "integration %q is defined twice", d.ID)
+			p.errs = append(p.errs, p.errAt("integration.id", i, "integration %q is defined twice", d.ID))
+			continue
 		}
 		rb.Integrations = append(rb.Integrations, d)
 	}
-	if len(rb.Integrations) == 0 {
-		return nil, &config.FileError{File: name, Msg: "no [[integration]] defined"}
+	if len(f.Integration) == 0 {
+		p.errs = append(p.errs, &config.FileError{File: name, Msg: "no [[integration]] defined"})
 	}
-	return rb, nil
+	p.procedure(rb, &f)
+	return rb, p.errs
 }
 
 type parser struct {
 	name string
 	data []byte
+	errs []error
 }
 
 // errAt reports a problem with key inside the n-th table of its array,

@@ -52,3 +52,80 @@ func TestRunbookErrorsNameTheLine(t *testing.T) {
 		})
 	}
 }
+
+func TestLintFindsEveryProblemWithItsLine(t *testing.T) {
+	src := `[[integration]]
+id = "supabase"
+flag = "IDEA_POOL_SUPABASE_ENABLED"
+log_tags = ["idea-pool"]
+[integration.source]
+kind = "http"
+path = "/api/analytics/idea-pool"
+field = "source"
+live = ["supabase"]
+
+[[phase]]
+id = "one"
+integration = "supabase"
+
+[[step]]
+id = "a"
+phase = "one"
+kind = "teleport"
+
+[[step]]
+id = "b"
+phase = "one"
+kind = "manual"
+confirm = "ok"
+after = ["nope"]
+
+[[step]]
+id = "c"
+phase = "one"
+kind = "set_flag"
+flag = "MYSTERY_ENABLED"
+value = "true"
+after = ["d"]
+
+[[step]]
+id = "d"
+phase = "one"
+kind = "manual"
+confirm = "ok"
+after = ["c"]
+`
+	errs := Lint("broken.toml", []byte(src))
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`broken.toml:18: step.kind: "teleport" is not a step kind`,
+		`broken.toml:31: step.flag: step "c" sets flag MYSTERY_ENABLED, which no integration declares`,
+		`broken.toml:25: step.after: step "b" waits for step "nope", which is not defined`,
+		`broken.toml:33: step.after: steps wait for each other in a circle: c → d → c`,
+	}
+	joined := strings.Join(got, "\n")
+	for _, w := range want {
+		if !strings.Contains(joined, w) {
+			t.Errorf("missing %q in:\n%s", w, joined)
+		}
+	}
+	if len(errs) != len(want) {
+		t.Errorf("%d problems, want %d:\n%s", len(errs), len(want), joined)
+	}
+}
+
+func TestDefaultRunbookLintsClean(t *testing.T) {
+	if errs := Lint(DefaultName, DefaultBytes()); len(errs) > 0 {
+		t.Fatalf("the embedded runbook has problems: %v", errs)
+	}
+	rb := Default()
+	if len(rb.Steps) < 20 || rb.Step("2.6").Warning != "ONLY after dev testing succeeds" || len(rb.Success) != 6 || len(rb.Contacts) != 6 || len(rb.Decision.Branches) != 4 || len(rb.Monitoring) != 3 {
+		t.Errorf("steps %d, success %d, contacts %d, branches %d, monitoring %d", len(rb.Steps), len(rb.Success), len(rb.Contacts), len(rb.Decision.Branches), len(rb.Monitoring))
+	}
+	if rb.Step("2.2").Env != "dev" || rb.Step("2.6").Env != "" {
+		t.Error("Publer runs on dev first, then production")
+	}
+}

@@ -140,11 +140,28 @@ func unquoteKey(k string) string {
 // Duration is a time.Duration written as "10s" or "1m30s" in TOML.
 type Duration struct{ time.Duration }
 
-// UnmarshalText parses a Go duration.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+// ParseDuration reads a Go duration ("90s", "2h30m") or a whole number of
+// days or weeks ("7d", "2w").
+func ParseDuration(s string) (time.Duration, error) {
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			if v, err := strconv.Atoi(n); err == nil {
+				return time.Duration(v) * unit, nil
+			}
+		}
+	}
+	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a duration (write it like \"10s\" or \"2m\")", b)
+		return 0, fmt.Errorf("%q is not a duration (write it like \"10s\", \"2m\" or \"7d\")", s)
+	}
+	return v, nil
+}
+
+// UnmarshalText parses a duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := ParseDuration(string(b))
+	if err != nil {
+		return err
 	}
 	if v < 0 {
 		return fmt.Errorf("%q is negative", b)
