@@ -15,6 +15,7 @@ import (
 	"github.com/hotdash/hotdash-console/integrations/config"
 	"github.com/hotdash/hotdash-console/integrations/hotdash"
 	"github.com/hotdash/hotdash-console/integrations/sim"
+	"github.com/hotdash/hotdash-console/integrations/supabase"
 )
 
 // Options choose what to connect to.
@@ -34,8 +35,16 @@ type Env struct {
 	App     string
 	BaseURL string
 	Watcher *integrations.Watcher
-	// App is the client for the app's own endpoints (verify steps use it).
+	// Client calls the app's own endpoints (verify steps use it).
 	Client *hotdash.Client
+	// Probes are the integrations' checks, by integration id.
+	Probes map[string]integrations.Probe
+	// Migrations checks the Supabase migration, or is nil with the reason
+	// in MigrationsErr.
+	Migrations    integrations.MigrationChecker
+	MigrationsErr string
+	// Services are the service settings for this environment.
+	Services config.Services
 }
 
 // Stack is everything the views need.
@@ -49,6 +58,11 @@ type Stack struct {
 	Sim *sim.Env
 	// Faults is the simulator's fault panel, else nil.
 	Faults integrations.FaultInjector
+	// Commands runs the guide's local commands.
+	Commands integrations.CommandRunner
+	// Getenv reads the operator's environment (in the demo, with the
+	// simulator's credentials in it).
+	Getenv func(string) string
 
 	opts   Options
 	cancel context.CancelFunc
@@ -92,14 +106,18 @@ func Build(o Options) (*Stack, error) {
 		if err != nil {
 			return nil, err
 		}
-		st.Sim, st.Faults, st.Platform = env, env, env.Platform()
+		st.Sim, st.Faults, st.Platform, st.Commands = env, env, env.Platform(), env.Commands()
 		st.Masker.Add(env.SecretValues()...)
 	default:
 		return nil, fmt.Errorf("platform %q is not available in this build", cfg.Platform)
 	}
-	for _, ec := range cfg.Environments {
-		st.Envs = append(st.Envs, &Env{Config: ec, App: ec.App, BaseURL: ec.URL})
+	if st.Commands == nil {
+		st.Commands = integrations.ShellRunner{}
 	}
+	for _, ec := range cfg.Environments {
+		st.Envs = append(st.Envs, &Env{Config: ec, App: ec.App, BaseURL: ec.URL, Services: cfg.ServicesFor(&ec)})
+	}
+	st.Getenv = o.Getenv
 	st.opts = o
 	return st, nil
 }
@@ -121,6 +139,7 @@ func (s *Stack) Start(ctx context.Context) error {
 			return getenv(k)
 		}
 		s.Masker.Add(s.Sim.SecretValues()...)
+		s.Getenv = o.Getenv
 	}
 	w := s.Config.Watch
 	for _, e := range s.Envs {
@@ -128,7 +147,9 @@ func (s *Stack) Start(ctx context.Context) error {
 			e.BaseURL = s.Sim.AppURL(e.App)
 		}
 		e.Client = hotdash.New(e.BaseURL, w.CallTimeout.Duration)
-		probes := s.probes(e, o)
+		e.Probes = s.probes(e, o)
+		e.Migrations, e.MigrationsErr = s.migrations(e, o)
+		probes := e.Probes
 		e.Watcher = integrations.NewWatcher(integrations.WatcherOptions{
 			Env: e.Config.Name, App: e.App, Demo: s.Sim != nil,
 			Platform: s.Platform, Defs: o.Defs, Probes: probes,
@@ -144,7 +165,7 @@ func (s *Stack) Start(ctx context.Context) error {
 
 // probes builds each integration's probe for an environment.
 func (s *Stack) probes(e *Env, o Options) map[string]integrations.Probe {
-	svc := s.Config.ServicesFor(&e.Config)
+	svc := e.Services
 	chatwootURL := svc.Chatwoot.URL
 	if s.Sim != nil {
 		chatwootURL = s.Sim.URL("chatwoot")
@@ -165,6 +186,41 @@ func (s *Stack) probes(e *Env, o Options) map[string]integrations.Probe {
 		}
 	}
 	return out
+}
+
+// migrations picks how the Supabase migration is checked for e.
+func (s *Stack) migrations(e *Env, o Options) (integrations.MigrationChecker, string) {
+	sb := e.Services.Supabase
+	url, key := o.Getenv(sb.URLEnv), o.Getenv(sb.KeyEnv)
+	switch {
+	case url == "":
+		return nil, sb.URLEnv + " is not set"
+	case key == "":
+		return nil, sb.KeyEnv + " is not set"
+	}
+	return supabase.NewREST(url, key, s.Config.Watch.CallTimeout.Duration), ""
+}
+
+// CredentialEnv names the environment variable that holds secret name for
+// environment e: the service settings map the app's secret names to the
+// operator's variables (PUBLER_API_KEY from PUBLER_DEV_API_KEY on dev).
+func (e *Env) CredentialEnv(name string) string {
+	s := e.Services
+	switch name {
+	case "SUPABASE_URL":
+		return s.Supabase.URLEnv
+	case "SUPABASE_SERVICE_KEY":
+		return s.Supabase.KeyEnv
+	case "PUBLER_API_KEY":
+		return s.Publer.KeyEnv
+	case "PUBLER_WORKSPACE_ID":
+		return s.Publer.WorkspaceEnv
+	case "CHATWOOT_API_KEY":
+		return s.Chatwoot.TokenEnv
+	case "CHATWOOT_ACCOUNT_ID":
+		return s.Chatwoot.AccountEnv
+	}
+	return name
 }
 
 // Close stops the watchers and the simulator.

@@ -129,6 +129,7 @@ func (e *Env) roll(ctx context.Context, appName string, mode integrations.ApplyM
 	copy(ids, a.machines)
 	failLast := e.faults.MachineFails
 	e.faults.MachineFails = false
+	restart := e.o.RestartTime
 	a.restarts++
 	e.mu.Unlock()
 	for i, m := range ids {
@@ -143,7 +144,7 @@ func (e *Env) roll(ctx context.Context, appName string, mode integrations.ApplyM
 			m.state = "started" // Fly finishes what it started; the caller stopped watching
 			e.mu.Unlock()
 			return ctx.Err()
-		case <-time.After(e.o.RestartTime):
+		case <-time.After(restart):
 		}
 		e.mu.Lock()
 		if failLast && i == len(ids)-1 {

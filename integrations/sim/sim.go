@@ -320,6 +320,20 @@ func (e *Env) Writes() []integrations.Op {
 	return append([]integrations.Op(nil), e.writes...)
 }
 
+// RestartTime is how long each machine stays restarting.
+func (e *Env) RestartTime() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.o.RestartTime
+}
+
+// SetRestartTime changes how long each machine stays restarting.
+func (e *Env) SetRestartTime(d time.Duration) {
+	e.mu.Lock()
+	e.o.RestartTime = d
+	e.mu.Unlock()
+}
+
 // Migration reports whether the idea_pool migration is applied.
 func (e *Env) Migration() bool {
 	e.mu.Lock()

@@ -1,0 +1,58 @@
+// Package supabase checks the Supabase project behind the idea pool: that
+// the idea_pool migration is applied, through PostgREST's table probe.
+package supabase
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/httpc"
+)
+
+// REST probes tables through PostgREST (SUPABASE_URL/rest/v1).
+type REST struct {
+	http *resty.Client
+	key  string
+}
+
+var _ integrations.MigrationChecker = (*REST)(nil)
+
+// NewREST returns a checker for the project at url with the service key.
+func NewREST(url, key string, timeout time.Duration) *REST {
+	return &REST{http: httpc.New(url, timeout), key: key}
+}
+
+// CheckMigration asks for one row of the table: 200 means it exists; 404
+// with PGRST205 (or 42P01 on older PostgREST) means it does not; 401 is a
+// bad key.
+func (r *REST) CheckMigration(ctx context.Context, table string) (bool, string, error) {
+	path := "/rest/v1/" + table
+	resp, err := r.http.R().SetContext(ctx).
+		SetHeader("apikey", r.key).
+		SetHeader("Authorization", "Bearer "+r.key).
+		SetQueryParams(map[string]string{"select": "*", "limit": "1"}).
+		Get(path)
+	if err != nil {
+		return false, "", httpc.Error("GET "+path, resp, err)
+	}
+	var body struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(resp.Body(), &body)
+	switch {
+	case resp.StatusCode() == http.StatusOK:
+		return true, fmt.Sprintf("table %s exists (PostgREST answered 200)", table), nil
+	case resp.StatusCode() == http.StatusNotFound && (body.Code == "PGRST205" || body.Code == "42P01"):
+		return false, fmt.Sprintf("table %s is missing (PostgREST %s: %s)", table, body.Code, body.Message), nil
+	case resp.StatusCode() == http.StatusUnauthorized:
+		return false, "", fmt.Errorf("the Supabase key was rejected (401 %s): check SUPABASE_SERVICE_KEY", body.Message)
+	}
+	return false, "", httpc.Error("GET "+path, resp, nil)
+}
