@@ -21,6 +21,9 @@ type keyMap struct {
 	PageUp, PageDown      key.Binding
 	Top, Bottom           key.Binding
 	ClearFilter           key.Binding
+	Checklist             key.Binding
+	Skip                  key.Binding
+	NextStep              key.Binding
 }
 
 func defaultKeys() keyMap {
@@ -45,6 +48,9 @@ func defaultKeys() keyMap {
 		Top:         key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "oldest")),
 		Bottom:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "newest (follow)")),
 		ClearFilter: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "clear filter")),
+		Checklist:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "activation checklist")),
+		Skip:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip step (reason)")),
+		NextStep:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "go to next step")),
 	}
 }
 
@@ -52,9 +58,11 @@ func defaultKeys() keyMap {
 func (k keyMap) helpGroups(demo bool) [][]key.Binding {
 	panes := []key.Binding{k.Next, k.Prev, k.Left, k.Right, k.Jump, k.Open, k.Env}
 	logs := []key.Binding{k.Filter, k.ClearFilter, k.Follow, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+	run := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run the selected step"))
+	steps := []key.Binding{k.Checklist, run, k.Skip, k.NextStep}
 	general := []key.Binding{k.Back, k.Help, k.Quit}
 	if demo {
 		general = append(general, k.Faults)
 	}
-	return [][]key.Binding{panes, logs, general}
+	return [][]key.Binding{panes, logs, append(steps, general...)}
 }

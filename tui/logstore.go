@@ -94,3 +94,46 @@ func (s *logStore) window(n, offset int) []*integrations.LogLine {
 	}
 	return out
 }
+
+// logScroll is where a log view stands: following the newest line, or
+// paused at an offset from it, counting what arrived since.
+type logScroll struct {
+	paused bool
+	offset int // lines up from the newest, while paused
+	unseen int // lines that arrived while paused
+}
+
+// follow goes back to the newest line.
+func (s *logScroll) follow() { *s = logScroll{} }
+
+// by scrolls d lines up (negative: down), within [0, maxOff]; scrolling up
+// pauses, reaching the bottom follows again.
+func (s *logScroll) by(d, maxOff int) {
+	off := min(max(0, s.offset+d), maxOff)
+	switch {
+	case d > 0:
+		s.paused, s.offset = true, off
+	case off == 0:
+		s.follow()
+	default:
+		s.offset = off
+	}
+}
+
+// arrived keeps a paused view on the same lines while added new ones
+// arrive below them.
+func (s *logScroll) arrived(added, maxOff int) {
+	if !s.paused {
+		return
+	}
+	s.offset = min(s.offset+added, maxOff)
+	s.unseen += added
+}
+
+// at is the offset to draw at.
+func (s *logScroll) at() int {
+	if !s.paused {
+		return 0
+	}
+	return s.offset
+}

@@ -30,6 +30,9 @@ type Options struct {
 	Now func() time.Time
 	// Tick is how often ages refresh (default 1s).
 	Tick time.Duration
+	// Runner executes the checklist; Operator is who this view is.
+	Runner   *runbook.Runner
+	Operator string
 }
 
 type mode int
@@ -37,6 +40,7 @@ type mode int
 const (
 	modeDashboard mode = iota
 	modeLog
+	modeChecklist
 )
 
 // Model is the root of the console UI.
@@ -61,14 +65,23 @@ type Model struct {
 
 	// per-pane view state, shared by every environment
 	filters []*integrations.Filter
-	offset  []int // log view: lines scrolled up from the newest
-	unseen  []int // lines that arrived while paused
+	scroll  []logScroll // log view: following or paused
 
 	filtering bool
 	input     textinput.Model
 	filterErr string
 	history   []string
 	histPos   int
+
+	// the checklist
+	run     *runbook.State
+	runCh   <-chan struct{}
+	runStop func()
+	sel     int     // selected step
+	dlg     *dialog // the open dialog
+	asked   uint64  // the runner prompt this view asked for
+	advance string  // the step this view started: on passing, select the next
+	flash   string  // the last thing an action said
 }
 
 // envView is one environment's live state as this view has received it.
@@ -91,8 +104,7 @@ func New(o Options) *Model {
 	m := &Model{o: o, st: DefaultStyles(), keys: defaultKeys(), help: help.New(), now: o.Now(), width: 80, height: 24}
 	n := len(o.Runbook.Integrations)
 	m.filters = make([]*integrations.Filter, n)
-	m.offset = make([]int, n)
-	m.unseen = make([]int, n)
+	m.scroll = make([]logScroll, n)
 	ring := o.Stack.Config.Watch.LogBuffer
 	for i, e := range o.Stack.Envs {
 		ev := &envView{env: e, sub: e.Watcher.Subscribe()}
@@ -112,6 +124,19 @@ func New(o Options) *Model {
 	m.input = textinput.New()
 	m.input.Prompt = "/"
 	m.input.Placeholder = "regex, case-insensitive; !inverts"
+	if o.Runner != nil {
+		m.runCh, m.runStop = o.Runner.Subscribe()
+		m.run = o.Runner.State()
+		m.sel = m.stepIndex(m.run.Next())
+		for i, st := range m.run.Steps {
+			if strings.HasPrefix(st.Result, "interrupted: ") {
+				m.sel = i
+			}
+		}
+		if m.run.Resume != "" {
+			m.mode = modeChecklist
+		}
+	}
 	return m
 }
 
@@ -119,6 +144,9 @@ func New(o Options) *Model {
 func (m *Model) Close() {
 	for _, e := range m.envs {
 		e.sub.Close()
+	}
+	if m.runStop != nil {
+		m.runStop()
 	}
 }
 
@@ -144,6 +172,9 @@ func (m *Model) tick() tea.Cmd {
 // Init starts listening to every environment.
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.tick()}
+	if m.runCh != nil {
+		cmds = append(cmds, waitRunner(m.runCh))
+	}
 	for i, e := range m.envs {
 		cmds = append(cmds, waitUpdate(i, e.sub))
 	}
@@ -170,8 +201,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		m.now = m.o.Now()
 		return m, m.tick()
+	case runnerMsg:
+		m.onRunner()
+		return m, waitRunner(m.runCh)
 	case tea.KeyPressMsg:
 		return m.key(msg)
+	}
+	if m.dlg != nil {
+		var cmd tea.Cmd
+		for i := range m.dlg.inputs {
+			m.dlg.inputs[i].in, cmd = m.dlg.inputs[i].in.Update(msg)
+		}
+		return m, cmd
 	}
 	if m.filtering {
 		var cmd tea.Cmd
@@ -191,17 +232,17 @@ func (m *Model) apply(i int, u integrations.Update) {
 			continue
 		}
 		added := ev.logs[k].append(lines)
-		if i == m.env && k < len(m.offset) && m.offset[k] > 0 {
-			// Paused: keep the lines on screen where they are, as long
-			// as they are still buffered.
-			m.offset[k] = min(m.offset[k]+added, max(0, ev.logs[k].count()-m.logHeight()))
-			m.unseen[k] += added
+		if i == m.env && k < len(m.scroll) {
+			m.scroll[k].arrived(added, max(0, ev.logs[k].count()-m.logHeight()))
 		}
 	}
 }
 
 func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
+	if m.dlg != nil {
+		return m.dialogKey(msg)
+	}
 	if m.filtering {
 		return m.filterKey(msg)
 	}
@@ -216,7 +257,13 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
-		return m, tea.Quit
+		return m.quit()
+	case key.Matches(msg, k.Checklist) && m.run != nil && m.mode != modeChecklist:
+		m.mode = modeChecklist
+		m.flash = ""
+		return m, nil
+	case m.mode == modeChecklist:
+		return m.checklistKey(msg)
 	case key.Matches(msg, k.Help):
 		m.showHelp = true
 		return m, nil
@@ -230,8 +277,8 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(msg, k.Env):
 		m.env = (m.env + 1) % len(m.envs)
-		for i := range m.offset {
-			m.offset[i], m.unseen[i] = 0, 0
+		for i := range m.scroll {
+			m.scroll[i].follow()
 		}
 		return m, nil
 	}
@@ -268,36 +315,28 @@ func (m *Model) logKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	page := max(1, m.logHeight()-1)
 	i := m.focus
 	maxOff := max(0, m.cur().logs[i].count()-m.logHeight())
-	scroll := func(d int) {
-		m.offset[i] = min(max(0, m.offset[i]+d), maxOff)
-		if m.offset[i] == 0 {
-			m.unseen[i] = 0
-		}
-	}
+	sc := &m.scroll[i]
 	switch {
 	case key.Matches(msg, k.Back):
 		m.mode = modeDashboard
-		m.offset[i], m.unseen[i] = 0, 0
+		sc.follow()
 	case key.Matches(msg, k.Up):
-		scroll(1)
+		sc.by(1, maxOff)
 	case key.Matches(msg, k.Down):
-		scroll(-1)
+		sc.by(-1, maxOff)
 	case key.Matches(msg, k.PageUp):
-		scroll(page)
+		sc.by(page, maxOff)
 	case key.Matches(msg, k.PageDown):
-		scroll(-page)
+		sc.by(-page, maxOff)
 	case key.Matches(msg, k.Top):
-		scroll(maxOff)
+		sc.by(maxOff+1, maxOff)
 	case key.Matches(msg, k.Bottom):
-		m.offset[i], m.unseen[i] = 0, 0
+		sc.follow()
 	case key.Matches(msg, k.Follow):
-		if m.offset[i] == 0 {
-			scroll(1) // pause: hold the screen one line up from the newest
-			if m.offset[i] == 0 {
-				m.offset[i] = 1
-			}
+		if sc.paused {
+			sc.follow()
 		} else {
-			m.offset[i], m.unseen[i] = 0, 0
+			sc.paused = true // hold the screen where it is
 		}
 	case key.Matches(msg, k.Next):
 		m.focus = (m.focus + 1) % len(m.defs())
@@ -376,7 +415,7 @@ func (m *Model) setFilter(i int, f *integrations.Filter) {
 	for _, e := range m.envs {
 		e.logs[i].setFilter(f)
 	}
-	m.offset[i], m.unseen[i] = 0, 0
+	m.scroll[i].follow()
 }
 
 func (m *Model) faultKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {

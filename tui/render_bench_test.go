@@ -83,7 +83,7 @@ func BenchmarkDashboardFrame(b *testing.B) {
 func BenchmarkLogViewFrame(b *testing.B) {
 	m := benchModel(b, 100_000, "")
 	m.mode = modeLog
-	m.offset[0] = 50_000
+	m.scroll[0] = logScroll{paused: true, offset: 50_000}
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = m.View()

@@ -13,10 +13,12 @@ import (
 var contextBackground = context.Background()
 
 // grid is the dashboard's pane layout: two columns when there is room.
-func (m *Model) grid() (cols, rows int) {
+func (m *Model) grid() (cols, rows int) { return m.gridFor(m.width) }
+
+func (m *Model) gridFor(w int) (cols, rows int) {
 	n := len(m.defs())
 	cols = 1
-	if m.width >= 70 && n > 1 {
+	if w >= 70 && n > 1 {
 		cols = 2
 	}
 	rows = (n + cols - 1) / cols
@@ -40,8 +42,13 @@ func (m *Model) render() string {
 		body = m.faultsView(bodyH)
 	case m.mode == modeLog:
 		body = m.logView(bodyH)
+	case m.mode == modeChecklist:
+		body = m.checklist(bodyH)
 	default:
 		body = m.dashboard(bodyH)
+	}
+	if m.dlg != nil {
+		body = m.overlay(body, m.dlg.view(&m.st, m.width), bodyH)
 	}
 	parts := append([]string{header}, alerts...)
 	parts = append(parts, body, footer)
@@ -101,6 +108,9 @@ func (m *Model) alerts() []string {
 
 func (m *Model) footer() string {
 	st := &m.st
+	if m.flash != "" && m.dlg == nil && !m.filtering {
+		return fit(st.Warn.Render(m.flash), m.width)
+	}
 	if m.filtering {
 		line := m.input.View()
 		hint := st.Dim.Render("  enter apply · esc cancel · ↑↓ history")
@@ -116,10 +126,18 @@ func (m *Model) footer() string {
 		binds = []key.Binding{k.Back}
 	case m.showFaults:
 		binds = []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "toggle")), k.Back}
+	case m.dlg != nil:
+		return fit(st.Dim.Render("tab moves · enter chooses · esc cancels"), m.width)
 	case m.mode == modeLog:
 		binds = []key.Binding{k.Up, k.PageUp, k.Follow, k.Filter, k.ClearFilter, k.Next, k.Back, k.Help}
+	case m.mode == modeChecklist:
+		run := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run step"))
+		binds = []key.Binding{k.Up, k.Down, run, k.Skip, k.NextStep, k.Back, k.Help, k.Quit}
 	default:
 		binds = []key.Binding{k.Next, k.Open, k.Filter, k.Env}
+		if m.run != nil {
+			binds = append(binds, k.Checklist)
+		}
 		if m.o.Stack.Faults != nil {
 			binds = append(binds, k.Faults)
 		}
@@ -158,8 +176,11 @@ func (m *Model) paneNote(i int) string {
 	return note
 }
 
-func (m *Model) dashboard(h int) string {
-	cols, rows := m.grid()
+func (m *Model) dashboard(h int) string { return m.dashboardIn(m.width, h) }
+
+// dashboardIn draws the panes in a w x h area.
+func (m *Model) dashboardIn(w, h int) string {
+	cols, rows := m.gridFor(w)
 	ev := m.cur()
 	defs := m.defs()
 	var rowsOut []string
@@ -171,9 +192,9 @@ func (m *Model) dashboard(h int) string {
 		var blocks []string
 		for c := range cols {
 			i := r*cols + c
-			pw := m.width / cols
+			pw := w / cols
 			if c == cols-1 {
-				pw = m.width - pw*(cols-1)
+				pw = w - pw*(cols-1)
 			}
 			if i >= len(defs) {
 				blocks = append(blocks, strings.TrimSuffix(strings.Repeat(strings.Repeat(" ", pw)+"\n", ph), "\n"))
@@ -246,7 +267,7 @@ func (m *Model) logView(h int) string {
 	out = append(out, st.Dim.Render(sep+strings.Repeat("─", max(0, m.width-ansi.StringWidth(sep)))))
 	logH := max(1, h-len(out)-1)
 	store := ev.logs[i]
-	lines := store.window(logH, m.offset[i])
+	lines := store.window(logH, m.scroll[i].at())
 	for _, l := range lines {
 		out = append(out, fit(logLine(st, l, m.filters[i], m.width, true, nil), m.width))
 	}
@@ -262,12 +283,12 @@ func (m *Model) logView(h int) string {
 func (m *Model) logStatus(ev *envView, i int) string {
 	st := &m.st
 	var parts []string
-	if m.offset[i] == 0 {
+	if sc := m.scroll[i]; !sc.paused {
 		parts = append(parts, st.Follow.Render("● FOLLOW"))
 	} else {
 		p := " ❚❚ PAUSED "
-		if m.unseen[i] > 0 {
-			p = fmt.Sprintf(" ❚❚ PAUSED +%d new ", m.unseen[i])
+		if sc.unseen > 0 {
+			p = fmt.Sprintf(" ❚❚ PAUSED +%d new ", sc.unseen)
 		}
 		parts = append(parts, st.Paused.Render(p))
 	}
@@ -341,6 +362,21 @@ func (m *Model) faultsView(h int) string {
 		content += "\n\n" + m.st.Dim.Render(m.faultMsg)
 	}
 	return m.center(m.st.Overlay.Render(content), h)
+}
+
+// overlay draws block centered over body.
+func (m *Model) overlay(body, block string, h int) string {
+	bw, bh := lipgloss.Size(block)
+	c := lipgloss.NewCanvas(m.width, h)
+	c.Compose(lipgloss.NewCompositor(
+		lipgloss.NewLayer(body),
+		lipgloss.NewLayer(block).X(max(0, (m.width-bw)/2)).Y(max(0, (h-bh)/2)).Z(1),
+	))
+	lines := strings.Split(c.Render(), "\n") // Render trims trailing blanks
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines[:h], "\n")
 }
 
 // center places a block in the middle of the body area.

@@ -14,9 +14,11 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/hotdash/hotdash-console/integrations"
 	"github.com/hotdash/hotdash-console/integrations/config"
 	"github.com/hotdash/hotdash-console/integrations/connect"
 	"github.com/hotdash/hotdash-console/integrations/sim"
@@ -86,11 +88,18 @@ const usage = `hotdash-console: live activation and monitoring of HotDash's inte
 Usage:
   hotdash-console [flags]                 open the console (the simulator when no --config)
   hotdash-console demo [--scenario NAME]  open the console on the simulator
+  hotdash-console runbook lint [FILE]     check a runbook (default: the embedded guide)
+  hotdash-console runbook show [FILE]     print a runbook as a checklist
+  hotdash-console report [--journal FILE] the activation report, in Markdown, from the journal
 
 Flags:
   --config FILE     configuration (see config.toml.example); without it, the simulator
   --env NAME        environment to open on (default: the configured default)
   --runbook FILE    runbook to follow (default: the embedded activation guide)
+  --operator NAME   who is operating, for the journal (default: $USER)
+  --journal FILE    the journal (default: $XDG_STATE_HOME/hotdash-console/journal.jsonl)
+  --new-journal     move the existing journal aside and start a new one
+  --dry-run         run everything except writes, which are shown as they would be made
   --scenario NAME   simulator scenario: %s
   --version         print the version
   --help            this text
@@ -100,8 +109,8 @@ Keys inside the console: ? shows them all.
 
 // globalFlags are accepted by every command.
 type globalFlags struct {
-	config, env, runbook, scenario string
-	version, help                  bool
+	config, env, runbook, scenario, operator, journal string
+	version, help, dryRun, newJournal                 bool
 }
 
 func (g *globalFlags) register(fs *flag.FlagSet) {
@@ -109,6 +118,10 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.env, "env", "", "environment")
 	fs.StringVar(&g.runbook, "runbook", "", "runbook file")
 	fs.StringVar(&g.scenario, "scenario", "", "simulator scenario")
+	fs.StringVar(&g.operator, "operator", "", "operator name")
+	fs.StringVar(&g.journal, "journal", "", "journal file")
+	fs.BoolVar(&g.newJournal, "new-journal", false, "start a new journal")
+	fs.BoolVar(&g.dryRun, "dry-run", false, "make no writes")
 	fs.BoolVar(&g.version, "version", false, "print the version")
 	fs.BoolVar(&g.help, "help", false, "show help")
 	fs.BoolVar(&g.help, "h", false, "show help")
@@ -134,10 +147,15 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.stdout, versionString())
 		return nil
 	}
+	if cmd == "runbook" {
+		return c.runbookCmd(fs.Args())
+	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q (see --help)", fs.Arg(0))
 	}
 	switch cmd {
+	case "report":
+		return c.report(g)
 	case "":
 		return c.console(ctx, g, g.config == "")
 	case "demo":
@@ -204,11 +222,169 @@ func (c *cli) console(ctx context.Context, g globalFlags, demo bool) error {
 	if err != nil {
 		return exitError{2, err}
 	}
+	operator := c.operator(g, cfg)
+	journal, history, err := c.openJournal(g, cfg, rb, stack, demo, operator)
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
 	if err := stack.Start(ctx); err != nil {
 		return err
 	}
 	defer stack.Close()
-	m := tui.New(tui.Options{Stack: stack, Runbook: rb, Env: g.env, Scenario: cfg.Sim.Scenario})
+	if demo {
+		restoreDemo(ctx, stack, history.records)
+	}
+	runner := runbook.NewRunner(runbook.Options{
+		Runbook: rb, Stack: stack, Journal: journal, Operator: operator, DryRun: g.dryRun, History: history.History,
+	})
+	defer runner.Close()
+	session := runbook.Record{Time: time.Now().UTC(), Operator: operator, Runbook: rb.Hash, Action: runbook.ActSession, DryRun: g.dryRun,
+		Note: fmt.Sprintf("console opened (platform %s, pid %d)", cfg.Platform, os.Getpid())}
+	if err := journal.Append(session); err != nil {
+		return err
+	}
+	m := tui.New(tui.Options{Stack: stack, Runbook: rb, Env: g.env, Scenario: cfg.Sim.Scenario, Runner: runner, Operator: operator})
 	defer m.Close()
-	return c.runUI(m)
+	err = c.runUI(m)
+	session.Time, session.Action, session.Note = time.Now().UTC(), runbook.ActSessionEnd, "console closed"
+	_ = journal.Append(session)
+	return err
+}
+
+// operator is who is at the console: --operator, the config, $USER.
+func (c *cli) operator(g globalFlags, cfg *config.Config) string {
+	for _, v := range []string{g.operator, cfg.Operator, c.getenv("USER"), c.getenv("LOGNAME")} {
+		if v != "" {
+			return v
+		}
+	}
+	return "operator"
+}
+
+// journalPath is --journal, the config's, or the state directory's.
+func (c *cli) journalPath(g globalFlags, cfg *config.Config, demo bool) (string, error) {
+	switch {
+	case g.journal != "":
+		return g.journal, nil
+	case cfg.Journal != "" && !demo:
+		return cfg.Journal, nil
+	case demo:
+		return runbook.DefaultJournalPath("demo-journal.jsonl")
+	}
+	return runbook.DefaultJournalPath("journal.jsonl")
+}
+
+type loadedHistory struct {
+	*runbook.History
+	records []runbook.Record
+}
+
+// openJournal locks the journal and reads its history for this runbook.
+func (c *cli) openJournal(g globalFlags, cfg *config.Config, rb *runbook.Runbook, stack *connect.Stack, demo bool, operator string) (*runbook.Journal, loadedHistory, error) {
+	path, err := c.journalPath(g, cfg, demo)
+	if err != nil {
+		return nil, loadedHistory{}, err
+	}
+	if g.newJournal {
+		moved, err := runbook.Rotate(path, time.Now())
+		if err != nil {
+			return nil, loadedHistory{}, exitError{2, err}
+		}
+		if moved != "" {
+			fmt.Fprintf(c.stderr, "the previous journal is now %s\n", moved)
+		}
+	}
+	host, _ := os.Hostname()
+	j, loaded, err := runbook.OpenJournal(path, runbook.Holder{Operator: operator, PID: os.Getpid(), Host: host, Since: time.Now()}, stack.Masker)
+	if err != nil {
+		return nil, loadedHistory{}, exitError{2, err}
+	}
+	h, err := runbook.Replay(rb, path, loaded, g.dryRun, stack.Book)
+	if err != nil {
+		j.Close()
+		return nil, loadedHistory{}, exitError{2, err}
+	}
+	return j, loadedHistory{History: h, records: loaded.Records}, nil
+}
+
+// restoreDemo replays the journal's writes into a fresh simulator, so a
+// restarted demo is in the state the journal says (the real platform keeps
+// its own state).
+func restoreDemo(ctx context.Context, stack *connect.Stack, records []runbook.Record) {
+	restart := stack.Sim.RestartTime()
+	stack.Sim.SetRestartTime(0)
+	defer stack.Sim.SetRestartTime(restart)
+	p := stack.Platform
+	for _, r := range records {
+		if r.DryRun || r.App == "" {
+			continue
+		}
+		switch r.Action {
+		case runbook.ActWriteDone:
+			values := map[string]string{}
+			for name, fd := range r.Flags {
+				values[name] = fd.Value
+			}
+			if len(values) > 0 {
+				_ = p.SetSecrets(ctx, r.App, values, true, nil)
+			}
+		case runbook.ActApplyDone:
+			_ = p.Apply(ctx, r.App, integrations.ApplyDeploy, nil)
+		}
+	}
+	for _, e := range stack.Envs {
+		e.Watcher.Refresh()
+	}
+}
+
+// runbookCmd is `runbook lint` and `runbook show`.
+func (c *cli) runbookCmd(args []string) error {
+	if len(args) == 0 || len(args) > 2 || (args[0] != "lint" && args[0] != "show") {
+		return usageError("usage: hotdash-console runbook lint|show [FILE]")
+	}
+	name, data := runbook.DefaultName, runbook.DefaultBytes()
+	if len(args) == 2 {
+		var err error
+		name = args[1]
+		if data, err = os.ReadFile(name); err != nil {
+			return exitError{2, fmt.Errorf("runbook: %w", err)}
+		}
+	}
+	if args[0] == "lint" {
+		errs := runbook.Lint(name, data)
+		for _, e := range errs {
+			fmt.Fprintln(c.stdout, e)
+		}
+		if len(errs) > 0 {
+			return exitError{1, fmt.Errorf("%s: %d problem(s)", name, len(errs))}
+		}
+		fmt.Fprintf(c.stdout, "%s: ok\n", name)
+		return nil
+	}
+	rb, err := runbook.Parse(name, data)
+	if err != nil {
+		return exitError{1, err}
+	}
+	runbook.Show(c.stdout, rb)
+	return nil
+}
+
+// report writes the activation report from the journal.
+func (c *cli) report(g globalFlags) error {
+	demo := g.config == ""
+	cfg, rb, err := c.load(g, demo)
+	if err != nil {
+		return err
+	}
+	path, err := c.journalPath(g, cfg, demo)
+	if err != nil {
+		return err
+	}
+	loaded, err := runbook.ReadJournal(path)
+	if err != nil {
+		return exitError{2, err}
+	}
+	runbook.Report(c.stdout, rb, loaded, runbook.ReportOptions{Journal: path})
+	return nil
 }

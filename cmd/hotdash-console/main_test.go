@@ -76,7 +76,7 @@ func TestDemoRunsTheUIOnTheSimulator(t *testing.T) {
 	c, _, _ := testCLI()
 	var got tea.Model
 	c.runUI = func(m tea.Model) error { got = m; return nil }
-	if err := c.run(context.Background(), []string{"demo", "--scenario", "flaky"}); err != nil {
+	if err := c.run(context.Background(), []string{"demo", "--scenario", "flaky", "--journal", filepath.Join(t.TempDir(), "j.jsonl")}); err != nil {
 		t.Fatal(err)
 	}
 	if got == nil {

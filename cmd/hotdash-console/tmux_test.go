@@ -99,7 +99,7 @@ func (tm *tmux) waitFor(want ...string) string {
 
 func TestEndToEndDemoShowsFourLivePanes(t *testing.T) {
 	bin := binary(t)
-	tm := newTmux(t, 200, 50, []string{"TERM=xterm-256color"}, bin, "demo")
+	tm := newTmux(t, 200, 50, []string{"TERM=xterm-256color", "XDG_STATE_HOME=" + t.TempDir()}, bin, "demo")
 	s := tm.waitFor("DEMO", "Supabase (Idea Pool)", "Publer (Social Posting)", "Analytics (GA4)", "Chatwoot (Customer Support)",
 		"IDEA_POOL_SUPABASE_ENABLED unset (off)", "● live (chatwoot) ✓", "machines ● iad started")
 	if n := strings.Count(s, "● mock as the flag says"); n != 3 {
@@ -127,7 +127,7 @@ func TestEndToEndDemoShowsFourLivePanes(t *testing.T) {
 
 func TestEndToEndCompactAt80x24(t *testing.T) {
 	bin := binary(t)
-	tm := newTmux(t, 80, 24, []string{"TERM=xterm-256color"}, bin)
+	tm := newTmux(t, 80, 24, []string{"TERM=xterm-256color", "XDG_STATE_HOME=" + t.TempDir()}, bin)
 	s := tm.waitFor("DEMO", "Supabase (Idea Pool)", "Publer (Social", "Analytics (GA4)", "Chatwoot (Customer", "src  ● mock", "? help")
 	for i, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
 		if w := len([]rune(l)); w > 80 {

@@ -1,0 +1,423 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/hotdash/hotdash-console/runbook"
+)
+
+type runnerMsg struct{}
+
+// waitRunner waits for the runner's next change.
+func waitRunner(ch <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		if _, ok := <-ch; !ok {
+			return nil
+		}
+		return runnerMsg{}
+	}
+}
+
+// onRunner takes the runner's new state: it opens the dialog for a prompt
+// this session asked for, and closes one that was answered elsewhere.
+func (m *Model) onRunner() {
+	m.run = m.o.Runner.State()
+	// Stepping through: when the step this view started finishes well, go
+	// on to the next one.
+	if m.advance != "" {
+		if st := m.run.Step(m.advance); st != nil && st.State != runbook.Running && st.State != runbook.Pending {
+			if st.State.Done() && m.selected() != nil && m.selected().Step.ID == m.advance {
+				if next := m.run.Next(); next != "" {
+					m.sel = m.stepIndex(next)
+				}
+			}
+			m.advance = ""
+		}
+	}
+	p := m.run.Prompt
+	switch {
+	case p == nil && m.dlg != nil && m.dlg.kind == dialogPrompt:
+		m.dlg = nil
+	case p != nil && (m.dlg == nil || m.dlg.promptID != p.ID) && m.asked == p.ID:
+		m.dlg = promptDialog(p)
+		m.dlg.focusInput()
+	}
+}
+
+// stepIndex returns the index of step id in the runner's state.
+func (m *Model) stepIndex(id string) int {
+	for i, st := range m.run.Steps {
+		if st.Step.ID == id {
+			return i
+		}
+	}
+	return 0
+}
+
+func (m *Model) selected() *runbook.StepStatus {
+	if m.sel < 0 || m.sel >= len(m.run.Steps) {
+		return nil
+	}
+	return &m.run.Steps[m.sel]
+}
+
+// checklistKey handles keys in the checklist.
+func (m *Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Back), key.Matches(msg, k.Checklist):
+		m.mode = modeDashboard
+	case key.Matches(msg, k.Up):
+		m.sel = max(0, m.sel-1)
+	case key.Matches(msg, k.Down):
+		m.sel = min(len(m.run.Steps)-1, m.sel+1)
+	case key.Matches(msg, k.PageUp):
+		m.sel = max(0, m.sel-10)
+	case key.Matches(msg, k.PageDown):
+		m.sel = min(len(m.run.Steps)-1, m.sel+10)
+	case key.Matches(msg, k.Top):
+		m.sel = 0
+	case key.Matches(msg, k.NextStep):
+		if id := m.run.Next(); id != "" {
+			m.sel = m.stepIndex(id)
+		}
+	case key.Matches(msg, k.Open):
+		return m, m.runSelected()
+	case key.Matches(msg, k.Skip):
+		if st := m.selected(); st != nil {
+			if st.State.Done() {
+				m.flash = fmt.Sprintf("%s is already %s", st.Step.ID, st.State)
+				break
+			}
+			d := &dialog{kind: dialogSkip, title: "Skip " + st.Step.String(), proceed: "Skip", step: st.Step.ID,
+				lines: []string{"A reason is required; it goes in the journal."}}
+			d.inputs = []dialogInput{{key: "reason", label: "Reason", in: newInput(false, "why this step is skipped")}}
+			m.dlg = d
+			return m, d.focusInput()
+		}
+	}
+	return m, nil
+}
+
+// runSelected asks the runner to run the selected step.
+func (m *Model) runSelected() tea.Cmd {
+	st := m.selected()
+	if st == nil {
+		return nil
+	}
+	p, err := m.o.Runner.Run(st.Step.ID, m.o.Operator)
+	var held *runbook.ErrHeld
+	switch {
+	case errors.As(err, &held):
+		var names []string
+		for _, id := range held.HeldBy {
+			s := m.o.Runbook.Step(id)
+			names = append(names, fmt.Sprintf("%s (%s)", s, m.run.Step(id).State))
+		}
+		m.flash = fmt.Sprintf("%s waits for %s", st.Step.ID, strings.Join(names, ", "))
+	case err != nil:
+		m.flash = err.Error()
+	case p != nil:
+		m.asked = p.ID
+		m.run = m.o.Runner.State()
+		m.dlg = promptDialog(p)
+		return m.dlg.focusInput()
+	default:
+		m.flash = ""
+		m.advance = st.Step.ID
+	}
+	return nil
+}
+
+// dialogKey routes a key to the open dialog.
+func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	d := m.dlg
+	res, cmd := d.key(msg)
+	switch res {
+	case dialogCancelled:
+		m.dlg = nil
+		if d.kind == dialogPrompt {
+			m.o.Runner.CancelPrompt(d.promptID, m.o.Operator, "cancelled at the console")
+			m.flash = "cancelled: nothing was done"
+		}
+	case dialogProceeded:
+		switch d.kind {
+		case dialogPrompt:
+			typed, values := d.values()
+			m.advance = d.step
+			if err := m.o.Runner.Answer(d.promptID, runbook.Answer{Typed: typed, Values: values, By: m.o.Operator}); err != nil {
+				d.err = err.Error()
+				m.advance = ""
+				return m, nil
+			}
+			m.dlg = nil
+			m.flash = ""
+		case dialogSkip:
+			_, v := d.values()
+			if err := m.o.Runner.Skip(d.step, m.o.Operator, v["reason"]); err != nil {
+				d.err = err.Error()
+				return m, nil
+			}
+			m.dlg = nil
+		case dialogQuit:
+			m.o.Runner.Stop()
+			return m, tea.Quit
+		}
+	}
+	return m, cmd
+}
+
+// quit quits, asking first when a step is running or a prompt is open.
+func (m *Model) quit() (tea.Model, tea.Cmd) {
+	if m.o.Runner == nil || !m.o.Runner.Busy() {
+		return m, tea.Quit
+	}
+	what := "a confirmation is open"
+	if r := m.run.Running; r != "" {
+		what = "step " + m.o.Runbook.Step(r).String() + " is running"
+	}
+	m.dlg = &dialog{kind: dialogQuit, title: "Quit while " + what + "?", proceed: "Quit",
+		lines: []string{"The running step is stopped and the journal keeps it as in flight:", "the next start offers to re-run it or roll back."}}
+	m.dlg.focus = m.dlg.cancelIndex()
+	return m, nil
+}
+
+var stateMarks = map[runbook.StepState]string{
+	runbook.Pending: "·", runbook.Running: "▶", runbook.Passed: "✓", runbook.Failed: "✗", runbook.Skipped: "↷", runbook.Blocked: "⊘",
+}
+
+func (m *Model) stateStyle(s runbook.StepState) func(...string) string {
+	switch s {
+	case runbook.Passed:
+		return m.st.Good.Render
+	case runbook.Failed:
+		return m.st.Bad.Render
+	case runbook.Blocked:
+		return m.st.Warn.Render
+	case runbook.Running:
+		return m.st.Input.Render
+	case runbook.Skipped:
+		return m.st.Dim.Render
+	}
+	return m.st.App.Render
+}
+
+// checklist draws the checklist (and, when wide, the panes beside it).
+func (m *Model) checklist(h int) string {
+	if m.width >= 160 {
+		left := m.width * 11 / 20
+		return joinColumns(m.checklistIn(left, h), m.dashboardIn(m.width-left, h))
+	}
+	return m.checklistIn(m.width, h)
+}
+
+func (m *Model) checklistIn(w, h int) string {
+	st := &m.st
+	run := m.run
+	var head []string
+	info := []string{"journal " + run.JournalPath, "operator " + run.Operator}
+	if run.DryRun {
+		info = append(info, st.Demo.Render(" DRY RUN: no writes "))
+	}
+	head = append(head, st.Title.Render(m.o.Runbook.Title)+"  "+st.Dim.Render(strings.Join(info, " · ")))
+	if run.Resume != "" {
+		for _, l := range wrapText(run.Resume, w-2) {
+			head = append(head, st.Warn.Render(l))
+		}
+	}
+	for _, warn := range run.Warnings {
+		head = append(head, st.Warn.Render(clip("journal: "+warn, w)))
+	}
+	// The list takes about half of what is left, the detail the rest.
+	rest := h - len(head)
+	listH := max(5, rest/2)
+	if w < 100 {
+		listH = max(5, rest*2/5)
+	}
+	detailH := rest - listH
+	list := m.stepList(w, listH)
+	detail := m.stepDetail(w, detailH)
+	out := append(head, list...)
+	out = append(out, detail...)
+	for i := range out {
+		out[i] = fit(out[i], w)
+	}
+	for len(out) < h {
+		out = append(out, strings.Repeat(" ", w))
+	}
+	return strings.Join(out[:h], "\n")
+}
+
+// stepList draws the steps with their phase headers, keeping the
+// selection in view.
+func (m *Model) stepList(w, h int) []string {
+	st := &m.st
+	var rows []string
+	selRow := 0
+	phase := ""
+	for i, s := range m.run.Steps {
+		if s.Step.Phase != phase {
+			phase = s.Step.Phase
+			title := phase
+			if ph := m.o.Runbook.PhaseOf(s.Step); ph != nil {
+				title = ph.Title
+			}
+			if d := m.o.Runbook.Integration(s.Step.Integration); d != nil && !d.Ready {
+				title += " · not ready: " + d.NotReady
+			}
+			rows = append(rows, st.Dim.Render("── "+title+" "))
+		}
+		if i == m.sel {
+			selRow = len(rows)
+		}
+		rows = append(rows, m.stepRow(&s, w, i == m.sel))
+	}
+	top := 0
+	if selRow >= h-1 {
+		top = selRow - h + 2
+	}
+	rows = rows[min(top, len(rows)):]
+	if len(rows) > h {
+		rows = rows[:h]
+	}
+	for len(rows) < h {
+		rows = append(rows, "")
+	}
+	return rows
+}
+
+func (m *Model) stepRow(s *runbook.StepStatus, w int, selected bool) string {
+	st := &m.st
+	mark := m.stateStyle(s.State)(stateMarks[s.State])
+	env := ""
+	if s.Step.Env != "" {
+		env = st.Dim.Render(" [" + s.Step.Env + "]")
+	}
+	left := fmt.Sprintf(" %s %-5s %s%s", mark, s.Step.ID, s.Step.Title, env)
+	var right string
+	switch {
+	case s.State == runbook.Running:
+		right = fmt.Sprintf("running %s", m.now.Sub(s.Started).Round(time.Second))
+		if !s.Deadline.IsZero() {
+			right += fmt.Sprintf(" · %s left", max(0, s.Deadline.Sub(m.now)).Round(time.Second))
+		}
+	case s.State != runbook.Pending:
+		right = fmt.Sprintf("%s %s %s", s.State, s.Ended.Local().Format("15:04"), s.Operator)
+	case len(s.HeldBy) > 0:
+		right = "waits for " + strings.Join(s.HeldBy, ", ")
+	case s.State == runbook.Pending && m.run.Next() == s.Step.ID:
+		right = "next"
+	}
+	right = m.stateStyle(s.State)(right)
+	if s.State == runbook.Pending && len(s.HeldBy) > 0 {
+		right = st.Dim.Render(ansi.Strip(right))
+	}
+	gap := w - ansi.StringWidth(left) - ansi.StringWidth(right) - 1
+	row := left + strings.Repeat(" ", max(1, gap)) + right
+	row = fit(row, w)
+	if selected {
+		row = st.Selected.Render(ansi.Strip(row))
+	}
+	return row
+}
+
+// stepDetail draws the selected step: what it does, what is expected,
+// what holds it, and what it printed.
+func (m *Model) stepDetail(w, h int) []string {
+	st := &m.st
+	s := m.selected()
+	if s == nil || h <= 0 {
+		return nil
+	}
+	app := s.App
+	lines := []string{st.Dim.Render(strings.Repeat("─", w))}
+	where := ""
+	if app != "" {
+		where = fmt.Sprintf(" · %s (%s)", app, s.EnvName)
+	}
+	lines = append(lines, st.PaneTitleOn.Render(s.Step.String())+st.Dim.Render(" · "+strings.ReplaceAll(string(s.Step.Kind), "_", " ")+where))
+	if s.Step.Warning != "" {
+		lines = append(lines, st.Bad.Render("⚠ "+s.Step.Warning))
+	}
+	if s.Step.Expect != "" {
+		lines = append(lines, st.Label.Render("expected  ")+runbook.Expand(s.Step.Expect, app))
+	}
+	for i, g := range s.Step.Guide {
+		label := "          "
+		if i == 0 {
+			label = "guide     "
+		}
+		lines = append(lines, st.Label.Render(label)+st.Dim.Render("$ "+runbook.Expand(g, app)))
+	}
+	if len(s.HeldBy) > 0 && s.State == runbook.Pending {
+		var names []string
+		for _, id := range s.HeldBy {
+			names = append(names, fmt.Sprintf("%s (%s)", m.o.Runbook.Step(id), m.run.Step(id).State))
+		}
+		lines = append(lines, st.Warn.Render("waits for "+strings.Join(names, ", ")))
+	}
+	if d := m.o.Runbook.Integration(s.Step.Integration); d != nil && !d.Ready {
+		lines = append(lines, st.Warn.Render("not ready: "+d.Name+" is "+d.NotReady+" (the runbook file says so)"))
+	}
+	if s.State != runbook.Pending {
+		status := fmt.Sprintf("%s by %s, started %s", s.State, s.Operator, s.Started.Local().Format("15:04:05"))
+		if !s.Ended.IsZero() {
+			status += ", ended " + s.Ended.Local().Format("15:04:05")
+		}
+		if s.Note != "" {
+			status += " · note: " + s.Note
+		}
+		lines = append(lines, st.Label.Render("status    ")+m.stateStyle(s.State)(status))
+	}
+	if s.Result != "" {
+		lines = append(lines, st.Label.Render("result    ")+m.stateStyle(s.State)(s.Result))
+	}
+	for _, d := range s.Diagnosis {
+		lines = append(lines, st.Warn.Render("  ↳ "+d))
+	}
+	if len(s.Output) > 0 {
+		lines = append(lines, st.Dim.Render("output"))
+		room := h - len(lines)
+		out := s.Output
+		if len(out) > room {
+			out = out[len(out)-max(room, 0):]
+		}
+		for _, o := range out {
+			lines = append(lines, "  "+o)
+		}
+	}
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	return lines
+}
+
+// wrapText breaks plain text into lines of at most w cells.
+func wrapText(s string, w int) []string {
+	if w <= 0 {
+		return nil
+	}
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		if line != "" && ansi.StringWidth(line)+1+ansi.StringWidth(word) > w {
+			out = append(out, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		out = append(out, line)
+	}
+	return out
+}

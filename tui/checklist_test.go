@@ -1,0 +1,116 @@
+package tui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/hotdash/hotdash-console/runbook"
+)
+
+// checklistScreen is a console with a runner on a fresh journal, with the
+// pre-activation steps skipped and 1.1 passed, at 200x50.
+func checklistScreen(t *testing.T) (*screen, *runbook.Runner, func() int) {
+	t.Helper()
+	st, rb := testStack(t, "healthy")
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	j, loaded, err := runbook.OpenJournal(path, runbook.Holder{Operator: "alice", PID: os.Getpid()}, st.Masker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	h, _ := runbook.Replay(rb, path, loaded, false, st.Book)
+	r := runbook.NewRunner(runbook.Options{Runbook: rb, Stack: st, Journal: j, Operator: "alice", History: h})
+	t.Cleanup(r.Close)
+	for _, id := range []string{"pre.1", "pre.2", "pre.3", "pre.4", "pre.5"} {
+		if err := r.Skip(id, "alice", "rehearsal"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.Run("1.1", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	r.Wait()
+	m := New(Options{Stack: st, Runbook: rb, Runner: r, Operator: "alice", Tick: 50 * time.Millisecond})
+	s := &screen{t: t, m: m}
+	s.tm = teatest.NewTestModel(t, recorder{m, s}, teatest.WithInitialTermSize(200, 50))
+	t.Cleanup(func() {
+		_ = s.tm.Quit()
+		s.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+		m.Close()
+	})
+	return s, r, func() int { return len(st.Sim.Writes()) }
+}
+
+func TestTypedConfirmation(t *testing.T) {
+	s, _, writes := checklistScreen(t)
+	s.press("c")
+	s.waitFor("Production Integration Activation Guide", "✓ 1.1", "1.2   Set feature flag")
+	s.press("n", "enter")
+	s.waitFor("1.2 Set feature flag on hotdash-app (production)", "This will do exactly:",
+		"fly secrets set IDEA_POOL_SUPABASE_ENABLED=true -a hotdash-app --stage", "Type hotdash-app to confirm", "[ Cancel ]")
+
+	// Wrong text does nothing: Proceed refuses and says why.
+	s.typeText("hotdash-app-dev")
+	s.press("enter", "right", "enter")
+	s.waitFor("type hotdash-app exactly to confirm")
+	if n := writes(); n != 0 {
+		t.Fatalf("%d writes after wrong text", n)
+	}
+
+	// esc cancels; nothing is written.
+	s.press("esc")
+	s.waitFor("cancelled: nothing was done")
+	if n := writes(); n != 0 {
+		t.Fatalf("%d writes after esc", n)
+	}
+
+	// Enter on Cancel (the default when there is nothing to type) cancels too.
+	s.press("enter")
+	s.waitFor("Type hotdash-app to confirm")
+	s.press("tab", "enter")
+	s.waitFor("cancelled: nothing was done")
+
+	// The right text proceeds.
+	s.press("enter")
+	s.waitFor("Type hotdash-app to confirm")
+	s.typeText("hotdash-app")
+	s.press("enter", "enter")
+	s.waitUntil("1.2 passed", func(txt string) bool { return strings.Contains(line(txt, "1.2   Set feature flag"), "passed") })
+	if n := writes(); n != 1 {
+		t.Errorf("%d writes, want 1", n)
+	}
+	// Stepping through: the selection moved on to 1.3.
+	s.waitFor("1.3 Restart app · apply · hotdash-app (production)")
+}
+
+func TestHeldStepSaysWhatHoldsIt(t *testing.T) {
+	s, _, _ := checklistScreen(t)
+	s.press("c")
+	s.waitFor("✓ 1.1")
+	for range 10 { // from 1.2 down to 2.6
+		s.press("down")
+	}
+	s.waitFor("2.6 Activate production · set secrets", "⚠ ONLY after dev testing succeeds", "waits for 2.5 Test real API (dev workspace) (pending)")
+	s.press("enter")
+	s.waitFor("2.6 waits for 2.5 Test real API (dev workspace) (pending), 2.5b Verify in Publer UI (pending)")
+}
+
+func TestSkipNeedsAReason(t *testing.T) {
+	s, r, _ := checklistScreen(t)
+	s.press("c", "n", "s")
+	s.waitFor("Skip 1.2 Set feature flag", "A reason is required")
+	s.press("enter", "enter") // an empty reason: enter goes on to Skip, which refuses
+	s.waitFor("a reason is required to skip a step")
+	s.press("shift+tab", "shift+tab")
+	s.typeText("flag set by hand already")
+	s.press("enter", "enter")
+	s.waitUntil("1.2 skipped", func(txt string) bool { return strings.Contains(line(txt, "1.2   Set feature flag"), "skipped") })
+	if st := r.State().Step("1.2"); st.Note != "flag set by hand already" {
+		t.Errorf("note = %q", st.Note)
+	}
+}

@@ -1,0 +1,253 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/hotdash/hotdash-console/runbook"
+)
+
+// dialog is a modal question: the runner's confirmation prompt, a skip
+// reason, or quitting while a step runs. Cancel is always the default;
+// esc always cancels.
+type dialog struct {
+	kind   dialogKind
+	title  string
+	lines  []string
+	warn   string
+	inputs []dialogInput
+	// typed is the app name to type, for production writes.
+	typed   string
+	proceed string
+	focus   int // inputs first, then Cancel, then Proceed
+	err     string
+	lead    string // what the lines are: "This will do exactly:"
+
+	promptID uint64 // the runner prompt this dialog answers
+	step     string
+}
+
+type dialogKind int
+
+const (
+	dialogPrompt dialogKind = iota
+	dialogSkip
+	dialogQuit
+)
+
+type dialogInput struct {
+	key   string
+	label string
+	typed bool // the typed-confirmation input
+	in    textinput.Model
+}
+
+func newInput(masked bool, placeholder string) textinput.Model {
+	in := textinput.New()
+	in.Prompt = ""
+	in.Placeholder = placeholder
+	in.SetWidth(40)
+	if masked {
+		in.EchoMode = textinput.EchoPassword
+		in.EchoCharacter = '•'
+	}
+	return in
+}
+
+// promptDialog turns the runner's prompt into a dialog.
+func promptDialog(p *runbook.Prompt) *dialog {
+	d := &dialog{kind: dialogPrompt, title: p.Title, lines: p.Lines, warn: p.Warning, typed: p.TypeToConfirm, proceed: p.Proceed, promptID: p.ID, step: p.Step}
+	switch p.Kind {
+	case runbook.KindManual:
+		d.lead = "Confirm that:"
+	case runbook.KindCommand:
+		d.lead = "This will run, on this machine:"
+	default:
+		d.lead = "This will do exactly:"
+	}
+	if p.DryRun {
+		d.title = "DRY RUN: " + d.title
+	}
+	for _, f := range p.Fields {
+		if f.FromEnv != "" {
+			d.lines = append(d.lines, fmt.Sprintf("%s: from $%s", f.Label, f.FromEnv))
+			continue
+		}
+		placeholder := f.Default
+		if !f.Required && placeholder == "" {
+			placeholder = "optional"
+		}
+		d.inputs = append(d.inputs, dialogInput{key: f.Key, label: f.Label, in: newInput(f.Masked, placeholder)})
+	}
+	if p.TypeToConfirm != "" {
+		d.inputs = append(d.inputs, dialogInput{key: "", label: "Type " + p.TypeToConfirm + " to confirm", typed: true, in: newInput(false, p.TypeToConfirm)})
+	}
+	d.focus = len(d.inputs) // Cancel
+	if len(d.inputs) > 0 {
+		d.focus = 0
+	}
+	return d
+}
+
+func (d *dialog) cancelIndex() int  { return len(d.inputs) }
+func (d *dialog) proceedIndex() int { return len(d.inputs) + 1 }
+
+// focusInput focuses the current input, if the focus is on one.
+func (d *dialog) focusInput() tea.Cmd {
+	var cmd tea.Cmd
+	for i := range d.inputs {
+		if i == d.focus {
+			cmd = d.inputs[i].in.Focus()
+		} else {
+			d.inputs[i].in.Blur()
+		}
+	}
+	return cmd
+}
+
+// ready reports whether Proceed would do anything.
+func (d *dialog) ready() bool {
+	for _, in := range d.inputs {
+		if in.typed && strings.TrimSpace(in.in.Value()) != d.typed {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *dialog) values() (typed string, values map[string]string) {
+	values = map[string]string{}
+	for _, in := range d.inputs {
+		if in.typed {
+			typed = in.in.Value()
+		} else {
+			values[in.key] = in.in.Value()
+		}
+	}
+	return typed, values
+}
+
+// dialogResult is what a key did to a dialog.
+type dialogResult int
+
+const (
+	dialogOpen dialogResult = iota
+	dialogCancelled
+	dialogProceeded
+)
+
+// key handles a key; it reports whether the dialog was cancelled or
+// proceeded.
+func (d *dialog) key(msg tea.KeyPressMsg) (dialogResult, tea.Cmd) {
+	last := d.proceedIndex()
+	switch msg.String() {
+	case "esc":
+		return dialogCancelled, nil
+	case "tab", "down":
+		d.focus = (d.focus + 1) % (last + 1)
+		return dialogOpen, d.focusInput()
+	case "shift+tab", "up":
+		d.focus = (d.focus + last) % (last + 1)
+		return dialogOpen, d.focusInput()
+	case "left", "right":
+		if d.focus >= d.cancelIndex() {
+			if d.focus == d.cancelIndex() {
+				d.focus = d.proceedIndex()
+			} else {
+				d.focus = d.cancelIndex()
+			}
+			return dialogOpen, nil
+		}
+	case "enter":
+		switch {
+		case d.focus == d.cancelIndex():
+			return dialogCancelled, nil
+		case d.focus == d.proceedIndex():
+			if !d.ready() {
+				d.err = "type " + d.typed + " exactly to confirm"
+				return dialogOpen, nil
+			}
+			return dialogProceeded, nil
+		default:
+			// Enter in an input moves on; after the last input, to Proceed
+			// when it can proceed, else stay.
+			d.focus++
+			if d.focus == d.cancelIndex() && d.ready() {
+				d.focus = d.proceedIndex()
+			}
+			return dialogOpen, d.focusInput()
+		}
+	}
+	if d.focus < len(d.inputs) {
+		var cmd tea.Cmd
+		d.inputs[d.focus].in, cmd = d.inputs[d.focus].in.Update(msg)
+		d.err = ""
+		return dialogOpen, cmd
+	}
+	return dialogOpen, nil
+}
+
+// view draws the dialog in at most w cells wide.
+func (d *dialog) view(st *Styles, w int) string {
+	inner := min(max(50, longest(d.lines)+4, ansi.StringWidth(d.title)), w-6)
+	var b []string
+	b = append(b, st.Title.Render(clip(d.title, inner)), "")
+	if d.lead != "" && len(d.lines) > 0 {
+		b = append(b, st.Dim.Render(d.lead))
+		for _, l := range d.lines {
+			b = append(b, "  "+st.Bold.Render(clip(l, inner-2)))
+		}
+		b = append(b, "")
+	} else {
+		for _, l := range d.lines {
+			b = append(b, clip(l, inner))
+		}
+		if len(d.lines) > 0 {
+			b = append(b, "")
+		}
+	}
+	if d.warn != "" {
+		b = append(b, st.Bad.Render("⚠ "+d.warn), "")
+	}
+	for i, in := range d.inputs {
+		label := in.label
+		if i == d.focus {
+			label = st.Input.Render("› " + label)
+		} else {
+			label = "  " + label
+		}
+		b = append(b, label, "    "+in.in.View())
+	}
+	if len(d.inputs) > 0 {
+		b = append(b, "")
+	}
+	cancel, proceed := " Cancel ", " "+d.proceed+" "
+	cs, ps := st.Dim, st.Dim
+	if d.focus == d.cancelIndex() {
+		cs = st.Selected
+	}
+	if d.focus == d.proceedIndex() {
+		ps = st.Selected
+	}
+	if !d.ready() {
+		proceed = " " + d.proceed + " (type the app name) "
+	}
+	b = append(b, cs.Render("["+cancel+"]")+"   "+ps.Render("["+proceed+"]"))
+	if d.err != "" {
+		b = append(b, "", st.BadCell.Render(d.err))
+	}
+	b = append(b, st.Dim.Render("tab moves · enter chooses · esc cancels"))
+	return st.Overlay.Render(strings.Join(b, "\n"))
+}
+
+func longest(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		n = max(n, ansi.StringWidth(l))
+	}
+	return n
+}
