@@ -31,8 +31,10 @@ type StepRecord struct {
 // InFlight is a step that was running when the last session ended
 // without finishing it: a crash, a kill -9, a lost connection.
 type InFlight struct {
-	Step    string
-	Message string
+	Step     string
+	Message  string
+	Started  time.Time
+	Operator string
 }
 
 // ErrOtherRunbook is returned when a journal was written for a different
@@ -57,6 +59,7 @@ func Replay(rb *Runbook, journal string, loaded *Loaded, dryRun bool, book *inte
 	h := &History{Steps: map[string]StepRecord{}, Warnings: loaded.Warnings}
 	type flight struct {
 		started                time.Time
+		by                     string
 		writeIntent, writeDone bool
 		applyIntent, applyDone bool
 		intentCmds             []string
@@ -82,7 +85,7 @@ func Replay(rb *Runbook, journal string, loaded *Loaded, dryRun bool, book *inte
 		f := open[rec.Step]
 		switch rec.Action {
 		case ActStepStart:
-			open[rec.Step] = &flight{started: rec.Time, app: rec.App}
+			open[rec.Step] = &flight{started: rec.Time, by: rec.Operator, app: rec.App}
 			order = append(order, rec.Step)
 		case ActWriteIntent:
 			if f != nil && rec.Result != "dry-run" {
@@ -128,7 +131,7 @@ func Replay(rb *Runbook, journal string, loaded *Loaded, dryRun bool, book *inte
 		case f.writeDone:
 			msg = fmt.Sprintf("%s: written, the step not confirmed: run it again (enter) to confirm", s)
 		}
-		h.InFlight = &InFlight{Step: id, Message: msg}
+		h.InFlight = &InFlight{Step: id, Message: msg, Started: f.started, Operator: f.by}
 		break
 	}
 	return h, nil

@@ -194,7 +194,7 @@ func NewRunner(o Options) *Runner {
 		}
 		if h.InFlight != nil {
 			if st := r.steps[h.InFlight.Step]; st != nil {
-				st.State = Failed
+				st.State, st.Started, st.Operator = Failed, h.InFlight.Started, h.InFlight.Operator
 				st.Result = "interrupted: " + h.InFlight.Message
 			}
 		}
@@ -555,6 +555,9 @@ func (r *Runner) startLocked(s *Step, by string, values map[string]string, note 
 	env := r.env(s)
 	st := r.steps[s.ID]
 	now := r.o.Now()
+	if strings.HasPrefix(st.Result, "interrupted: ") {
+		r.resume = "" // the operator is dealing with what was in flight
+	}
 	*st = StepStatus{Step: s, App: env.App, EnvName: env.Config.Name, State: Running, Started: now, Operator: by, Note: note, DryRun: r.o.DryRun}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.running, r.cancel = s.ID, cancel

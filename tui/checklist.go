@@ -308,6 +308,8 @@ func (m *Model) stepRow(s *runbook.StepStatus, w int, selected bool) string {
 		if !s.Deadline.IsZero() {
 			right += fmt.Sprintf(" · %s left", max(0, s.Deadline.Sub(m.now)).Round(time.Second))
 		}
+	case strings.HasPrefix(s.Result, "interrupted: "):
+		right = fmt.Sprintf("interrupted %s %s", s.Started.Local().Format("15:04"), s.Operator)
 	case s.State != runbook.Pending:
 		right = fmt.Sprintf("%s %s %s", s.State, s.Ended.Local().Format("15:04"), s.Operator)
 	case len(s.HeldBy) > 0:
@@ -367,7 +369,10 @@ func (m *Model) stepDetail(w, h int) []string {
 		lines = append(lines, st.Warn.Render("not ready: "+d.Name+" is "+d.NotReady+" (the runbook file says so)"))
 	}
 	if s.State != runbook.Pending {
-		status := fmt.Sprintf("%s by %s, started %s", s.State, s.Operator, s.Started.Local().Format("15:04:05"))
+		status := fmt.Sprintf("%s by %s", s.State, s.Operator)
+		if !s.Started.IsZero() {
+			status += ", started " + s.Started.Local().Format("15:04:05")
+		}
 		if !s.Ended.IsZero() {
 			status += ", ended " + s.Ended.Local().Format("15:04:05")
 		}

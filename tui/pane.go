@@ -26,11 +26,10 @@ func flagText(st *Styles, s *integrations.Status, withName bool) string {
 	case integrations.FlagTrue:
 		v = st.Live.Render("true")
 	case integrations.FlagStaged:
-		v = st.Warn.Render("staged")
+		v = st.Warn.Render(f.Detail)
 		if f.Pending != "" {
-			v = st.Warn.Render("staged → " + f.Pending)
+			v = st.Warn.Render("→ " + f.Pending + ", " + f.Detail)
 		}
-		v += st.Warn.Render(", " + f.Detail)
 	case integrations.FlagUnknown:
 		v = st.Warn.Render("unknown")
 		if f.Detail != "" {

@@ -62,6 +62,9 @@ func (m *Model) header() string {
 	if snap.Demo {
 		left += " " + st.Demo.Render(" DEMO ")
 	}
+	if m.run != nil && m.run.DryRun {
+		left += " " + st.Demo.Render(" DRY RUN ")
+	}
 	for i, e := range m.envs {
 		name := e.env.Config.Name
 		if m.width >= 120 {
