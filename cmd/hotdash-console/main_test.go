@@ -87,3 +87,61 @@ func TestDemoRunsTheUIOnTheSimulator(t *testing.T) {
 		t.Errorf("the first frame:\n%s", got.View().Content)
 	}
 }
+
+func TestRunbookLintExitsOneWithFileLineErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "broken.toml")
+	data := "[[integration]]\nid = \"a\"\n[integration.source]\nkind = \"chatwoot\"\n[[phase]]\nid = \"p\"\n[[step]]\nid = \"s\"\nphase = \"p\"\nkind = \"warp\"\n"
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, out, _ := testCLI()
+	err := c.run(context.Background(), []string{"runbook", "lint", path})
+	if exitCode(err) != 1 || !strings.Contains(out.String(), path+`:10: step.kind: "warp" is not a step kind`) {
+		t.Errorf("err %v, output %q", err, out)
+	}
+	c, out, _ = testCLI()
+	if err := c.run(context.Background(), []string{"runbook", "lint"}); err != nil || !strings.Contains(out.String(), "ok") {
+		t.Errorf("the embedded runbook: %v %q", err, out)
+	}
+	c, out, _ = testCLI()
+	if err := c.run(context.Background(), []string{"runbook", "show"}); err != nil || !strings.Contains(out.String(), "- [ ] 2.6 Activate production (set secrets)") || !strings.Contains(out.String(), "⚠ ONLY after dev testing succeeds") {
+		t.Errorf("show: %v %q", err, out)
+	}
+}
+
+func TestReportFromAJournal(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "j.jsonl")
+	c, _, _ := testCLI()
+	c.runUI = func(m tea.Model) error { return nil }
+	if err := c.run(context.Background(), []string{"demo", "--journal", path, "--operator", "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	c, out, _ := testCLI()
+	if err := c.run(context.Background(), []string{"report", "--journal", path}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Activation report", "Operators: alice", "| 1.1 Verify migration | not run |", "## Success criteria", "Mock fallback"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestJournalLockedByAnotherConsoleIsAClearError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	c, _, _ := testCLI()
+	held := make(chan struct{})
+	release := make(chan struct{})
+	c.runUI = func(m tea.Model) error { close(held); <-release; return nil }
+	done := make(chan error)
+	go func() { done <- c.run(context.Background(), []string{"demo", "--journal", path, "--operator", "alice"}) }()
+	<-held
+	c2, _, _ := testCLI()
+	err := c2.run(context.Background(), []string{"demo", "--journal", path, "--operator", "bob"})
+	close(release)
+	<-done
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "is in use by alice") {
+		t.Errorf("err = %v", err)
+	}
+}
