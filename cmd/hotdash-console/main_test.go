@@ -135,7 +135,9 @@ func TestJournalLockedByAnotherConsoleIsAClearError(t *testing.T) {
 	release := make(chan struct{})
 	c.runUI = func(m tea.Model) error { close(held); <-release; return nil }
 	done := make(chan error)
-	go func() { done <- c.run(context.Background(), []string{"demo", "--journal", path, "--operator", "alice"}) }()
+	go func() {
+		done <- c.run(context.Background(), []string{"demo", "--journal", path, "--operator", "alice"})
+	}()
 	<-held
 	c2, _, _ := testCLI()
 	err := c2.run(context.Background(), []string{"demo", "--journal", path, "--operator", "bob"})
