@@ -17,6 +17,9 @@ type Filter struct {
 	invert bool
 	lit    []byte // lower-cased literal, when the expression is plain ASCII text
 	re     *regexp.Regexp
+	// need are lower-cased literals of which a matching line holds at
+	// least one: lines without any skip the regex engine.
+	need [][]byte
 }
 
 // ParseFilter compiles expr. An empty expression (or a lone "!") returns
@@ -44,7 +47,66 @@ func ParseFilter(expr string) (*Filter, error) {
 		return nil, fmt.Errorf("invalid filter %q: %v", body, err)
 	}
 	f.re = re
+	if tree, err := syntax.Parse("(?i)"+body, syntax.Perl); err == nil {
+		for _, l := range requiredLiterals(tree.Simplify()) {
+			if !isASCII(l) {
+				f.need = nil
+				break
+			}
+			f.need = append(f.need, []byte(strings.ToLower(l)))
+		}
+	}
 	return f, nil
+}
+
+// requiredLiterals returns literals of which every match of re contains at
+// least one, or nil when it cannot tell.
+func requiredLiterals(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return nil
+		}
+		return []string{string(re.Rune)}
+	case syntax.OpCapture:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpPlus:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredLiterals(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		// Any one part is required: keep the part whose shortest literal
+		// is longest (the most selective).
+		var best []string
+		bestLen := 0
+		for _, sub := range re.Sub {
+			lits := requiredLiterals(sub)
+			if len(lits) == 0 {
+				continue
+			}
+			shortest := len(lits[0])
+			for _, l := range lits {
+				shortest = min(shortest, len(l))
+			}
+			if shortest > bestLen {
+				best, bestLen = lits, shortest
+			}
+		}
+		return best
+	case syntax.OpAlternate:
+		var all []string
+		for _, sub := range re.Sub {
+			lits := requiredLiterals(sub)
+			if len(lits) == 0 {
+				return nil
+			}
+			all = append(all, lits...)
+		}
+		return all
+	}
+	return nil
 }
 
 // String is the expression as typed.
@@ -64,12 +126,25 @@ func (f *Filter) Match(s string) bool {
 		return true
 	}
 	var hit bool
-	if f.lit != nil {
+	switch {
+	case f.lit != nil:
 		hit = indexFold(s, f.lit) >= 0
-	} else {
+	case f.need != nil && !f.mayMatch(s):
+		hit = false
+	default:
 		hit = f.re.MatchString(s)
 	}
 	return hit != f.invert
+}
+
+// mayMatch reports whether s holds one of the literals every match needs.
+func (f *Filter) mayMatch(s string) bool {
+	for _, n := range f.need {
+		if indexFold(s, n) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Spans returns the byte ranges of s to highlight: every match of the

@@ -59,3 +59,25 @@ func TestFilterSpansHighlightEveryMatch(t *testing.T) {
 		t.Error("an inverted filter highlights nothing")
 	}
 }
+
+func TestRequiredLiteralsNeverRejectAMatch(t *testing.T) {
+	lines := []string{
+		"publer: job real-job-1 failed: 502", "publer: job real-job-1 complete after 312s",
+		"answered 403 Forbidden", "HTTP 401", "JOB X FAILED", "nothing here", "job failed",
+	}
+	for _, expr := range []string{`job \S+ failed`, `job \S+ complete after ([3-9][0-9]{2}|[0-9]{4,})s`, `\b(401|403)\b`, `(error|warn)`, `x?y*`, `fail(ed)?`, `[a-z]+ing`} {
+		f, err := ParseFilter(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			if got, want := f.Match(l), f.re.MatchString(l); got != want {
+				t.Errorf("%q on %q: %v, the regex says %v (need %q)", expr, l, got, want, f.need)
+			}
+		}
+	}
+	f, _ := ParseFilter(`job \S+ failed`)
+	if len(f.need) != 1 || string(f.need[0]) != " failed" {
+		t.Errorf("need = %q", f.need)
+	}
+}

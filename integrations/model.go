@@ -8,6 +8,7 @@
 package integrations
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -30,6 +31,9 @@ type Definition struct {
 	Source      SourceSpec
 	Thresholds  []Threshold
 	Diagnoses   []Diagnosis
+	// AutoRollback rolls the integration back by itself when a threshold
+	// stays breached (opt-in, from the configuration).
+	AutoRollback bool
 }
 
 // HasFlag reports whether the integration is switched by a feature flag.
@@ -222,6 +226,49 @@ type Status struct {
 	Spark     []float64 // error share per minute, oldest first
 	LogLines  uint64    // lines routed here since start
 	LogErrors uint64
+	// Breaches are the thresholds over their limit now.
+	Breaches []Breach
+}
+
+// Breach is a threshold over its limit.
+type Breach struct {
+	Threshold Threshold
+	Value     float64
+	Since     time.Time // when it went over
+}
+
+// For is how long the breach has lasted at now.
+func (b Breach) For(now time.Time) time.Duration { return now.Sub(b.Since) }
+
+// Text says the breach in words: "error rate 3.2% > 1% for 4m".
+func (b Breach) Text(now time.Time) string {
+	t := b.Threshold
+	var v, limit string
+	if t.Kind == "count" {
+		v, limit = fmt.Sprintf("%.0f", b.Value), fmt.Sprintf("%.0f", t.Max)
+	} else {
+		v, limit = percent(b.Value), percent(t.Max)
+	}
+	return fmt.Sprintf("%s %s > %s for %s", t.Name, v, limit, shortDuration(b.For(now)))
+}
+
+func percent(v float64) string {
+	p := v * 100
+	if p == float64(int64(p)) {
+		return fmt.Sprintf("%.0f%%", p)
+	}
+	return fmt.Sprintf("%.1f%%", p)
+}
+
+// shortDuration is 45s, 4m, 1h20m.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
 
 // Mismatch reports whether the observed source contradicts the flag.

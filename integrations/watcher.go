@@ -105,7 +105,21 @@ type intState struct {
 	lines     uint64
 	errors    uint64
 	fresh     []LogLine // since the last publish
+	limits    []*limitState
 }
+
+// limitState follows one threshold of an integration.
+type limitState struct {
+	t     Threshold
+	match *Filter // share and count: the lines counted
+	of    *Filter // share: the lines it is a share of (nil: all)
+	meter Meter   // Errors: lines matching match; Total: lines matching of
+	since time.Time
+}
+
+// minSample is how many events a rate needs before it can breach: one
+// error among three requests is not a 33% error rate.
+const minSample = 20
 
 // NewWatcher builds a watcher; Run starts it.
 func NewWatcher(o WatcherOptions) *Watcher {
@@ -117,7 +131,15 @@ func NewWatcher(o WatcherOptions) *Watcher {
 		subs:   map[*Subscription]struct{}{},
 	}
 	for _, d := range o.Defs {
-		w.ints = append(w.ints, &intState{def: d, ring: NewRing[LogLine](o.RingSize)})
+		st := &intState{def: d, ring: NewRing[LogLine](o.RingSize)}
+		for _, t := range d.Thresholds {
+			ls := &limitState{t: t}
+			// The runbook's parser has checked the expressions.
+			ls.match, _ = ParseFilter(t.Match)
+			ls.of, _ = ParseFilter(t.Of)
+			st.limits = append(st.limits, ls)
+		}
+		w.ints = append(w.ints, st)
 	}
 	w.snap = w.buildLocked(o.Clock.Now())
 	return w
@@ -337,6 +359,15 @@ func (w *Watcher) Ingest(lines []LogLine) {
 			st.errors++
 		}
 		st.meter.Add(at, isErr)
+		for _, ls := range st.limits {
+			if ls.match == nil {
+				continue
+			}
+			m, o := ls.match.Match(l.Message), ls.of.Match(l.Message)
+			if m || o {
+				ls.meter.AddN(at, b2i(m), b2i(o))
+			}
+		}
 		if spec := &st.def.Source; spec.Kind == "logs" {
 			switch {
 			case spec.LiveMarker != "" && strings.Contains(l.Message, spec.LiveMarker):
@@ -348,6 +379,50 @@ func (w *Watcher) Ingest(lines []LogLine) {
 		st.fresh = w.keep(st.fresh, l)
 	}
 	w.dirty = true
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// breachesLocked evaluates the integration's thresholds at now, keeping
+// when each went over its limit.
+func (st *intState) breachesLocked(now time.Time) []Breach {
+	var out []Breach
+	for _, ls := range st.limits {
+		t := ls.t
+		window := t.Window
+		if window <= 0 {
+			window = 5 * time.Minute
+		}
+		var value float64
+		over := false
+		switch t.Kind {
+		case "error_rate":
+			r := st.meter.Window(now, window)
+			value = r.Ratio()
+			over = r.Total >= minSample && value > t.Max
+		case "share":
+			r := ls.meter.Window(now, window)
+			value = r.Ratio()
+			over = r.Total >= minSample && value > t.Max
+		case "count":
+			value = float64(ls.meter.Window(now, window).Errors)
+			over = value > t.Max
+		}
+		if !over {
+			ls.since = time.Time{}
+			continue
+		}
+		if ls.since.IsZero() {
+			ls.since = now
+		}
+		out = append(out, Breach{Threshold: t, Value: value, Since: ls.since})
+	}
+	return out
 }
 
 // keep appends l to a batch awaiting publication. A batch never needs more
@@ -488,6 +563,7 @@ func (w *Watcher) statusLocked(st *intState, secrets []Secret, now time.Time) St
 			out.Checked = st.logSeen
 		}
 	}
+	out.Breaches = st.breachesLocked(now)
 	out.Diagnosis = Diagnose(d, Facts{App: w.o.App, Flag: out.Flag, Secrets: secrets, Probe: st.result, Observed: out.Source})
 	return out
 }

@@ -70,8 +70,18 @@ func testDefs() []*Definition {
 				{When: WhenAlways, Text: "fly logs -a {app} | grep idea-pool"},
 			}},
 		{ID: "publer", Name: "Publer", Flag: "PUBLER_LIVE", Ready: true, LogTags: []string{"publer-adapter", "publer"},
-			Source: SourceSpec{Kind: "logs", LiveMarker: "Using real Publer API", MockMarker: "Using mock Publer adapter"}},
-		{ID: "chatwoot", Name: "Chatwoot", Ready: true, LogTags: []string{"chatwoot"}, Source: SourceSpec{Kind: "chatwoot"}},
+			Source: SourceSpec{Kind: "logs", LiveMarker: "Using real Publer API", MockMarker: "Using mock Publer adapter"},
+			Thresholds: []Threshold{
+				{Name: "error rate", Kind: "error_rate", Max: 0.01, Window: 5 * time.Minute},
+				{Name: "jobs failing", Kind: "share", Match: `job \S+ failed`, Of: `job \S+ (complete|failed)`, Max: 0.05, Window: 5 * time.Minute},
+				{Name: "slow jobs", Kind: "count", Match: `job \S+ complete after ([3-9][0-9]{2}|[0-9]{4,})s`, Window: 5 * time.Minute},
+				{Name: "auth errors", Kind: "count", Match: `\b(401|403)\b`, Window: 5 * time.Minute},
+			}},
+		{ID: "chatwoot", Name: "Chatwoot", Ready: true, LogTags: []string{"chatwoot"}, Source: SourceSpec{Kind: "chatwoot"},
+			Thresholds: []Threshold{
+				{Name: "error rate", Kind: "error_rate", Max: 0.01, Window: 5 * time.Minute},
+				{Name: "rate limited", Kind: "share", Match: "Rate limit reached", Of: "chatwoot", Max: 0.10, Window: 5 * time.Minute},
+			}},
 	}
 }
 
@@ -322,5 +332,48 @@ func TestFloodReachesViewsInBatchesOnTheTick(t *testing.T) {
 	// counted as dropped, not delivered one message a line.
 	if received != 20000 || w.Snapshot().LogDropped != 30000 {
 		t.Errorf("received %d, dropped %d", received, w.Snapshot().LogDropped)
+	}
+}
+
+func TestThresholdBreachesCarryTheirNumberAndAge(t *testing.T) {
+	clk := NewFakeClock(t0)
+	w := NewWatcher(WatcherOptions{App: "a", Platform: &fakePlatform{}, Defs: testDefs(), Clock: clk})
+	at := func(msg string, lvl Level) LogLine { l := line(msg, lvl); l.Time = clk.Now(); return l }
+	// Chatwoot: 30 requests, 6 of them rate limited: 20% > 10%.
+	var batch []LogLine
+	for i := range 30 {
+		msg := "chatwoot: fetched 12 open conversations"
+		if i%5 == 0 {
+			msg = "chatwoot: Rate limit reached (429 Retry later)"
+		}
+		batch = append(batch, at(msg, LevelInfo))
+	}
+	// Publer: one 401 is a breach whatever the volume.
+	batch = append(batch, at("publer-adapter: Publer API answered 401 Unauthorized", LevelError))
+	w.Ingest(batch)
+	snap := w.Latest()
+	cw := snap.Integration("chatwoot").Breaches
+	if len(cw) != 1 || cw[0].Threshold.Name != "rate limited" || cw[0].Text(clk.Now()) != "rate limited 20% > 10% for 0s" {
+		t.Fatalf("chatwoot breaches: %+v", cw)
+	}
+	pb := snap.Integration("publer").Breaches
+	var names []string
+	for _, b := range pb {
+		names = append(names, b.Text(clk.Now()))
+	}
+	// One error line among one line: too few events for a rate, but the
+	// 401 is counted.
+	if strings.Join(names, "; ") != "auth errors 1 > 0 for 0s" {
+		t.Errorf("publer breaches: %q", names)
+	}
+	// Four minutes later the breach is still there, and older.
+	clk.Advance(4 * time.Minute)
+	if b := w.Latest().Integration("chatwoot").Breaches; len(b) != 1 || b[0].Text(clk.Now()) != "rate limited 20% > 10% for 4m" {
+		t.Errorf("after 4m: %+v", b)
+	}
+	// Past the window with no new lines, it clears.
+	clk.Advance(3 * time.Minute)
+	if b := w.Latest().Integration("chatwoot").Breaches; len(b) != 0 {
+		t.Errorf("after the window: %+v", b)
 	}
 }

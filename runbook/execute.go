@@ -20,9 +20,18 @@ type execution struct {
 	by     string
 	values map[string]string // confirmed inputs and secret values
 	vars   map[string]string // what earlier checks found (the job id)
+	// sink takes what the execution says, when it is not a runbook step's
+	// (a rollback, a success criterion).
+	sink func(line string)
 }
 
-func (x *execution) say(format string, args ...any) { x.r.output(x.s.ID, fmt.Sprintf(format, args...)) }
+func (x *execution) say(format string, args ...any) {
+	if x.sink != nil {
+		x.sink(fmt.Sprintf(format, args...))
+		return
+	}
+	x.r.output(x.s.ID, fmt.Sprintf(format, args...))
+}
 
 func (x *execution) journal(action string, rec Record) error {
 	if rec.Operator == "" {
@@ -78,19 +87,9 @@ func (x *execution) write(ctx context.Context) outcome {
 		}
 		switch op.Kind {
 		case integrations.OpSet:
-			if err := x.journal(ActWriteIntent, Record{Commands: cmds, Before: before, Result: "pending"}); err != nil {
-				return outcome{state: Failed, result: "not written: the journal failed: " + err.Error()}
+			if o := x.write1(ctx, op); o != nil {
+				return *o
 			}
-			x.say("$ %s", strings.Join(cmds, "; "))
-			if err := p.SetSecrets(ctx, op.App, op.Values, op.Stage, nil); err != nil {
-				_ = x.journal(ActWriteFail, Record{Commands: cmds, Before: before, Error: err.Error(), Result: "failed"})
-				return outcome{state: Failed, result: "the platform refused the write: " + err.Error()}
-			}
-			flags, after := x.recordDigests(ctx, op)
-			if err := x.journal(ActWriteDone, Record{Commands: cmds, Before: before, After: after, Flags: flags, Result: "ok"}); err != nil {
-				return outcome{state: Failed, result: "written, but the journal failed: " + err.Error()}
-			}
-			x.say("set (staged): %s", after)
 		case integrations.OpApply:
 			if o, ok := x.apply(ctx, op, cmds); !ok {
 				return o
@@ -102,6 +101,29 @@ func (x *execution) write(ctx context.Context) outcome {
 		return outcome{state: Passed, result: "dry run: nothing was written"}
 	}
 	return outcome{state: Passed, result: x.summary()}
+}
+
+// write1 makes one staged write: the intent journaled first, then the
+// write, then the digests Fly shows with the result. It returns nil when
+// it succeeded.
+func (x *execution) write1(ctx context.Context, op integrations.Op) *outcome {
+	p := x.r.o.Stack.Platform
+	cmds := p.Describe(op)
+	before := x.flagStates(ctx)
+	if err := x.journal(ActWriteIntent, Record{Commands: cmds, Before: before, Result: "pending"}); err != nil {
+		return &outcome{state: Failed, result: "not written: the journal failed: " + err.Error()}
+	}
+	x.say("$ %s", strings.Join(cmds, "; "))
+	if err := p.SetSecrets(ctx, op.App, op.Values, op.Stage, nil); err != nil {
+		_ = x.journal(ActWriteFail, Record{Commands: cmds, Before: before, Error: err.Error(), Result: "failed"})
+		return &outcome{state: Failed, result: "the platform refused the write: " + err.Error()}
+	}
+	flags, after := x.recordDigests(ctx, op)
+	if err := x.journal(ActWriteDone, Record{Commands: cmds, Before: before, After: after, Flags: flags, Result: "ok"}); err != nil {
+		return &outcome{state: Failed, result: "written, but the journal failed: " + err.Error()}
+	}
+	x.say("set (staged): %s", after)
+	return nil
 }
 
 // apply deploys or restarts with per-machine progress.

@@ -15,6 +15,8 @@ type History struct {
 	LastBy   string
 	Steps    map[string]StepRecord
 	InFlight *InFlight
+	// Rollback says a rollback was under way and not verified.
+	Rollback string
 	Warnings []string
 }
 
@@ -79,7 +81,17 @@ func Replay(rb *Runbook, journal string, loaded *Loaded, dryRun bool, book *inte
 		for name, fd := range rec.Flags {
 			book.Record(rec.App, name, fd.Digest, fd.Value)
 		}
-		if rec.Step == "" {
+		switch rec.Action {
+		case ActRollbackIntent:
+			what := rec.Note
+			if i := strings.LastIndex(what, " of "); i >= 0 {
+				what = what[i+len(" of "):]
+			}
+			h.Rollback = fmt.Sprintf("a rollback (%s) on %s started at %s was in flight, not verified: check the panes and roll back again (r) to finish it", what, rec.App, rec.Time.Local().Format("15:04:05"))
+		case ActRollbackDone, ActRollbackFail:
+			h.Rollback = ""
+		}
+		if rec.Step == "" || rb.Step(rec.Step) == nil {
 			continue
 		}
 		f := open[rec.Step]
@@ -145,6 +157,9 @@ func (h *History) Summary() string {
 	s := fmt.Sprintf("Resumed from the journal: %d records, last at %s by %s.", h.Records, h.Last.Local().Format("15:04:05"), h.LastBy)
 	if h.InFlight != nil {
 		s += " In flight: " + h.InFlight.Message
+	}
+	if h.Rollback != "" {
+		s += " Also: " + h.Rollback
 	}
 	return s
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -99,6 +100,7 @@ type Journal struct {
 	mu   sync.Mutex
 	f    *os.File
 	lock *os.File
+	recs []Record // what the file holds, loaded and appended
 }
 
 // Loaded is what OpenJournal found in an existing journal.
@@ -164,7 +166,7 @@ func OpenJournal(path string, holder Holder, masker *integrations.Masker) (*Jour
 			return nil, nil, fmt.Errorf("journal: %w", err)
 		}
 	}
-	return &Journal{path: path, masker: masker, f: f, lock: lock}, loaded, nil
+	return &Journal{path: path, masker: masker, f: f, lock: lock, recs: slices.Clone(loaded.Records)}, loaded, nil
 }
 
 // lockHolder reads who holds a lock file.
@@ -250,7 +252,18 @@ func (j *Journal) Append(r Record) error {
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("journal %s: %w", j.path, err)
 	}
+	j.recs = append(j.recs, r)
 	return nil
+}
+
+// Records returns every record the journal holds.
+func (j *Journal) Records() []Record {
+	if j == nil {
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.recs)
 }
 
 // Close releases the journal and its lock.

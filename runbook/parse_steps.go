@@ -76,10 +76,13 @@ type fileCriterion struct {
 	Text        string   `toml:"text"`
 	Check       string   `toml:"check"`
 	Steps       []string `toml:"steps"`
+	Break       string   `toml:"break"`
+	Fault       string   `toml:"fault"`
 }
 
 type fileDecision struct {
-	Question string `toml:"question"`
+	Question string          `toml:"question"`
+	Persist  config.Duration `toml:"persist"`
 	Branch   []struct {
 		Ask           string `toml:"ask"`
 		Action        string `toml:"action"`
@@ -161,9 +164,19 @@ func (p *parser) procedure(rb *Runbook, f *file) {
 		if c.Integration != "" && rb.Integration(c.Integration) == nil {
 			p.fail("success.integration", i, "criterion %q names integration %q, which is not defined", c.ID, c.Integration)
 		}
+		if (c.Check == "fallback_test" || c.Check == "rollback_test") && (c.Integration == "" || rb.Integration(c.Integration) == nil || rb.Integration(c.Integration).Flag == "") {
+			p.fail("success.integration", i, "criterion %q tests a rollback: it needs an integration with a flag", c.ID)
+		}
+		if c.Check == "fallback_test" && c.Break == "" && c.Fault == "" {
+			p.fail("success.break", i, "criterion %q needs break (a credential secret) or fault (the simulator's) to break the integration", c.ID)
+		}
 		rb.Success = append(rb.Success, Criterion(c))
 	}
 	rb.Decision.Question = f.Decision.Question
+	rb.Decision.Persist = f.Decision.Persist.Duration
+	if rb.Decision.Persist == 0 {
+		rb.Decision.Persist = 15 * time.Minute
+	}
 	for i, b := range f.Decision.Branch {
 		for _, a := range []string{b.Action, b.Otherwise} {
 			if a != "" && !slices.Contains(decisionActions, a) {

@@ -123,13 +123,7 @@ func Report(w io.Writer, rb *Runbook, loaded *Loaded, o ReportOptions) {
 		fmt.Fprintf(w, "- Journal note: %s\n", warn)
 	}
 
-	last := map[string]Record{}
-	for _, r := range recs {
-		switch r.Action {
-		case ActStepPass, ActStepFail, ActStepBlock, ActStepSkip:
-			last[r.Step] = r
-		}
-	}
+	last := lastEnds(recs)
 	fmt.Fprintf(w, "\n## Steps\n\n| Step | Result | Who | When (UTC) | Detail |\n|---|---|---|---|---|\n")
 	for _, s := range rb.Steps {
 		r, ok := last[s.ID]
@@ -163,9 +157,12 @@ func Report(w io.Writer, rb *Runbook, loaded *Loaded, o ReportOptions) {
 	}
 	rollbacks(w, recs)
 	fmt.Fprintf(w, "\n## Success criteria\n\n| Criterion | Status | Evidence |\n|---|---|---|\n")
-	for _, c := range rb.Success {
-		status, evidence := criterion(rb, c, recs, last)
-		fmt.Fprintf(w, "| %s | %s | %s |\n", md(c.Text), status, md(evidence))
+	for _, c := range Criteria(rb, recs) {
+		status := "☐"
+		if c.Done {
+			status = "✅"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |\n", md(c.Criterion.Text), status, md(c.Evidence))
 	}
 	for _, extra := range o.Extra {
 		extra(w)
@@ -187,41 +184,78 @@ func rollbacks(w io.Writer, recs []Record) {
 	}
 }
 
-// criterion evaluates a success criterion from the journal.
-func criterion(rb *Runbook, c Criterion, recs []Record, last map[string]Record) (string, string) {
-	switch c.Check {
-	case "steps":
-		var missing []string
-		for _, s := range c.Steps {
-			if last[s].Action != ActStepPass {
-				missing = append(missing, s)
-			}
+// lastEnds is each step's last end in the records.
+func lastEnds(recs []Record) map[string]Record {
+	last := map[string]Record{}
+	for _, r := range recs {
+		switch r.Action {
+		case ActStepPass, ActStepFail, ActStepBlock, ActStepSkip:
+			last[r.Step] = r
 		}
-		if len(missing) == 0 {
-			return "✅", "steps " + strings.Join(c.Steps, ", ") + " passed"
-		}
-		return "☐", "waiting for step(s) " + strings.Join(missing, ", ")
-	case "source_live":
-		for _, s := range rb.Steps {
-			if s.Integration == c.Integration && s.Kind == KindVerify && slices.ContainsFunc(s.Checks, func(ch Check) bool { return ch.Call == "source" }) {
-				if r := last[s.ID]; r.Action == ActStepPass {
-					return "✅", fmt.Sprintf("step %s passed at %s: %s", s.ID, r.Time.UTC().Format("15:04:05"), r.Result)
+	}
+	return last
+}
+
+// CriterionStatus is a success criterion as the journal shows it.
+type CriterionStatus struct {
+	Criterion Criterion
+	Done      bool
+	Evidence  string
+	// Runnable criteria are run by the console (enter in the checklist).
+	Runnable bool
+}
+
+// Criteria evaluates the runbook's success criteria from journal records
+// (dry-run records do not count).
+func Criteria(rb *Runbook, recs []Record) []CriterionStatus {
+	recs = slices.DeleteFunc(slices.Clone(recs), func(r Record) bool { return r.DryRun })
+	last := lastEnds(recs)
+	var out []CriterionStatus
+	for _, c := range rb.Success {
+		cs := CriterionStatus{Criterion: c, Runnable: c.Check == "fallback_test" || c.Check == "rollback_test"}
+		switch c.Check {
+		case "steps":
+			var missing []string
+			for _, s := range c.Steps {
+				if last[s].Action != ActStepPass {
+					missing = append(missing, s)
 				}
 			}
-		}
-		return "☐", "the source check has not passed"
-	case "fallback_test", "rollback_test":
-		for i := len(recs) - 1; i >= 0; i-- {
-			r := recs[i]
-			if r.Action == "criterion."+c.Check && r.Result == "ok" {
-				return "✅", fmt.Sprintf("%s by %s: %s", r.Time.UTC().Format("2006-01-02 15:04"), r.Operator, r.Note)
+			cs.Done = len(missing) == 0
+			cs.Evidence = "steps " + strings.Join(c.Steps, ", ") + " passed"
+			if !cs.Done {
+				cs.Evidence = "waiting for step(s) " + strings.Join(missing, ", ")
 			}
+		case "source_live":
+			cs.Evidence = "the source check has not passed"
+			for _, s := range rb.Steps {
+				if s.Integration == c.Integration && s.Kind == KindVerify && slices.ContainsFunc(s.Checks, func(ch Check) bool { return ch.Call == "source" }) {
+					if r := last[s.ID]; r.Action == ActStepPass {
+						cs.Done, cs.Evidence = true, fmt.Sprintf("step %s passed at %s: %s", s.ID, r.Time.UTC().Format("15:04:05"), r.Result)
+					}
+				}
+			}
+		case "fallback_test", "rollback_test":
+			cs.Evidence = "not run yet: select it in the checklist and press enter"
+			for i := len(recs) - 1; i >= 0; i-- {
+				r := recs[i]
+				if r.Action == "criterion."+c.Check {
+					cs.Done = r.Result == "ok"
+					cs.Evidence = fmt.Sprintf("%s by %s: %s", r.Time.UTC().Format("2006-01-02 15:04"), r.Operator, r.Note)
+					if !cs.Done {
+						cs.Evidence = "failed: " + r.Error + " (" + cs.Evidence + ")"
+					}
+					break
+				}
+			}
+		case "no_errors_1h":
+			cs.Evidence = "run `hotdash-console check`: it reads the last hour's errors"
+		default:
+			cs.Evidence = "confirm by hand"
 		}
-		return "☐", "not run yet (the console runs it from the success criteria)"
-	case "no_errors_1h":
-		return "☐", "run `hotdash-console check`: it reads the last hour's errors"
+		out = append(out, cs)
 	}
-	return "☐", "confirm by hand"
+	return out
 }
 
 // md keeps a value inside one Markdown table cell.

@@ -35,13 +35,15 @@ type Runbook struct {
 	Prerequisites string
 
 	Integrations []*integrations.Definition
-	Phases       []Phase
-	Steps        []*Step
-	Monitoring   []Monitoring
-	Success      []Criterion
-	Decision     Decision
-	Contacts     []Contact
-	Trouble      []Trouble
+	// Fallbacks check, by integration, that a rollback reached mock.
+	Fallbacks  map[string]Check
+	Phases     []Phase
+	Steps      []*Step
+	Monitoring []Monitoring
+	Success    []Criterion
+	Decision   Decision
+	Contacts   []Contact
+	Trouble    []Trouble
 
 	// File is where it was read from; Hash identifies its exact bytes, so a
 	// journal written for another runbook is not resumed against this one.
@@ -131,6 +133,7 @@ type fileIntegration struct {
 		When string `toml:"when"`
 		Text string `toml:"text"`
 	} `toml:"diagnosis"`
+	Fallback *fileCheck `toml:"fallback"`
 }
 
 // Parse reads a runbook from data; name is used in error messages. It
@@ -164,6 +167,7 @@ func parse(name string, data []byte) (*Runbook, []error) {
 		Prerequisites: f.Runbook.Prerequisites,
 		File:          name,
 		Hash:          hex.EncodeToString(sum[:8]),
+		Fallbacks:     map[string]Check{},
 	}
 	p := &parser{name: name, data: data}
 	for i, fi := range f.Integration {
@@ -171,6 +175,18 @@ func parse(name string, data []byte) (*Runbook, []error) {
 		if err != nil {
 			p.errs = append(p.errs, err)
 			continue
+		}
+		if fb := fi.Fallback; fb != nil {
+			switch {
+			case d.Flag == "":
+				p.fail("integration.fallback", i, "integration %q has no flag to roll back", d.ID)
+			case fb.Call != "source" && fb.Call != "post":
+				p.fail("integration.fallback.call", i, "%q: a fallback is checked with \"source\" or \"post\"", fb.Call)
+			case len(fb.Want) == 0:
+				p.fail("integration.fallback.want", i, "the fallback of %q needs want", d.ID)
+			default:
+				rb.Fallbacks[d.ID] = Check(*fb)
+			}
 		}
 		if rb.Integration(d.ID) != nil {
 			p.errs = append(p.errs, p.errAt("integration.id", i, "integration %q is defined twice", d.ID))
@@ -310,4 +326,36 @@ func (p *parser) integration(i int, fi fileIntegration) (*integrations.Definitio
 		d.Diagnoses = append(d.Diagnoses, integrations.Diagnosis{When: w, Text: dg.Text})
 	}
 	return d, nil
+}
+
+// Configure applies a configuration's per-integration settings: threshold
+// overrides by name and auto_rollback. Unknown integrations or thresholds
+// are errors naming the configuration key.
+func (rb *Runbook) Configure(cfg *config.Config) error {
+	for id, set := range cfg.Integrations {
+		d := rb.Integration(id)
+		if d == nil {
+			var ids []string
+			for _, d := range rb.Integrations {
+				ids = append(ids, d.ID)
+			}
+			return &config.FileError{File: cfg.File, Key: "integration." + id, Msg: fmt.Sprintf("the runbook has no integration %q (it has %s)", id, strings.Join(ids, ", "))}
+		}
+		if set.AutoRollback && d.Flag == "" {
+			return &config.FileError{File: cfg.File, Key: "integration." + id + ".auto_rollback", Msg: fmt.Sprintf("%s has no flag to roll back", d.Name)}
+		}
+		d.AutoRollback = set.AutoRollback
+		for name, max := range set.Thresholds {
+			i := slices.IndexFunc(d.Thresholds, func(t integrations.Threshold) bool { return t.Name == name })
+			if i < 0 {
+				var names []string
+				for _, t := range d.Thresholds {
+					names = append(names, fmt.Sprintf("%q", t.Name))
+				}
+				return &config.FileError{File: cfg.File, Key: "integration." + id + ".thresholds", Msg: fmt.Sprintf("%s has no threshold %q (it has %s)", d.Name, name, strings.Join(names, ", "))}
+			}
+			d.Thresholds[i].Max = max
+		}
+	}
+	return nil
 }

@@ -96,11 +96,19 @@ type Answer struct {
 
 // State is the runner at a moment. Immutable once published.
 type State struct {
-	Seq         uint64
-	Steps       []StepStatus
-	Running     string
-	Prompt      *Prompt
-	Resume      string   // what the journal said was in flight
+	Seq     uint64
+	Steps   []StepStatus
+	Running string
+	Prompt  *Prompt
+	Resume  string // what the journal said was in flight
+	// Rollbacks are the recent rollbacks, newest last.
+	Rollbacks []RollbackStatus
+	// Suggestions are rollbacks the guide's clock proposes.
+	Suggestions []Suggestion
+	// Criteria are the success criteria as the journal shows them;
+	// Criterion is the one being run.
+	Criteria    []CriterionStatus
+	Criterion   string
 	Warnings    []string // journal problems that lost nothing
 	JournalPath string
 	Operator    string
@@ -149,13 +157,20 @@ type Runner struct {
 	subs    map[chan struct{}]struct{}
 	wg      sync.WaitGroup
 	// lastApply is when each app was last applied, for the logs check.
-	lastApply map[string]time.Time
+	lastApply   map[string]time.Time
+	rollbacks   []*RollbackStatus
+	rbSeq       uint64
+	suggestions []Suggestion
+	dismissed   map[string]bool
+	criterion   string // the success criterion being run
 }
 
 type pendingRun struct {
-	step   *Step
-	fields []Field
-	values map[string]string // from the environment
+	rollback  *rollbackReq
+	criterion *criterionReq
+	step      *Step
+	fields    []Field
+	values    map[string]string // from the environment
 }
 
 // ErrHeld is returned when a step's gates are not passed.
@@ -173,7 +188,8 @@ func NewRunner(o Options) *Runner {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	r := &Runner{o: o, steps: map[string]*StepStatus{}, pending: map[uint64]*pendingRun{}, subs: map[chan struct{}]struct{}{}, lastApply: map[string]time.Time{}}
+	r := &Runner{o: o, steps: map[string]*StepStatus{}, pending: map[uint64]*pendingRun{}, subs: map[chan struct{}]struct{}{},
+		lastApply: map[string]time.Time{}, dismissed: map[string]bool{}}
 	for _, s := range o.Runbook.Steps {
 		env := r.env(s)
 		st := &StepStatus{Step: s, DryRun: o.DryRun}
@@ -235,11 +251,11 @@ func (r *Runner) State() *State {
 	return r.state
 }
 
-// Busy reports whether a step is running or a prompt is open.
+// Busy reports whether a step or a rollback is running, or a prompt is open.
 func (r *Runner) Busy() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.running != "" || r.prompt != nil
+	return r.running != "" || r.prompt != nil || r.activeRollbackLocked() != nil
 }
 
 // publishLocked builds a new immutable state and signals subscribers.
@@ -256,6 +272,15 @@ func (r *Runner) publishLocked() {
 		p := *r.prompt
 		s.Prompt = &p
 	}
+	for _, rb := range r.rollbacks {
+		c := *rb
+		c.Lines = slices.Clone(rb.Lines)
+		c.Verified = maps.Clone(rb.Verified)
+		s.Rollbacks = append(s.Rollbacks, c)
+	}
+	s.Suggestions = slices.Clone(r.suggestions)
+	s.Criteria = Criteria(r.o.Runbook, r.o.Journal.Records())
+	s.Criterion = r.criterion
 	for _, id := range r.order {
 		st := *r.steps[id]
 		st.Output = slices.Clone(st.Output)
@@ -326,7 +351,9 @@ func (r *Runner) canStartLocked(s *Step) error {
 	case r.running != "":
 		return fmt.Errorf("step %s is running: wait for it, or stop it", r.running)
 	case r.prompt != nil:
-		return fmt.Errorf("a confirmation for step %s is open", r.prompt.Step)
+		return fmt.Errorf("a confirmation is open: %s", r.prompt.Title)
+	case r.activeRollbackLocked() != nil:
+		return fmt.Errorf("a rollback is under way")
 	}
 	if why := r.notReady(s); why != "" {
 		return errors.New(why)
@@ -455,7 +482,17 @@ func (r *Runner) Answer(id uint64, a Answer) error {
 		return fmt.Errorf("type %s to confirm", p.TypeToConfirm)
 	}
 	pend := r.pending[id]
+	if pend.rollback != nil {
+		r.prompt = nil
+		delete(r.pending, id)
+		_ = r.o.Journal.Append(r.record(nil, pend.rollback.env, ActConfirm, Record{Operator: a.By, Step: "rollback", Commands: p.Lines, Result: "confirmed"}))
+		r.startRollbackLocked(pend.rollback, a.By, false)
+		return nil
+	}
 	values := maps.Clone(pend.values)
+	if values == nil {
+		values = map[string]string{}
+	}
 	for _, f := range pend.fields {
 		v, given := a.Values[f.Key]
 		v = strings.TrimSpace(v)
@@ -474,6 +511,11 @@ func (r *Runner) Answer(id uint64, a Answer) error {
 	}
 	r.prompt = nil
 	delete(r.pending, id)
+	if cr := pend.criterion; cr != nil {
+		_ = r.o.Journal.Append(r.record(nil, cr.env, ActConfirm, Record{Operator: a.By, Step: "criterion:" + cr.c.ID, Commands: p.Lines, Result: "confirmed"}))
+		r.wg.Go(func() { r.runCriterion(cr, a.By, values) })
+		return nil
+	}
 	s := pend.step
 	env := r.env(s)
 	_ = r.o.Journal.Append(r.record(s, env, ActConfirm, Record{Operator: a.By, Commands: p.Lines, Result: "confirmed"}))
@@ -488,8 +530,14 @@ func (r *Runner) CancelPrompt(id uint64, by, why string) {
 	if r.prompt == nil || r.prompt.ID != id {
 		return
 	}
-	s := r.o.Runbook.Step(r.prompt.Step)
-	_ = r.o.Journal.Append(r.record(s, r.env(s), ActCancel, Record{Operator: by, Result: "cancelled", Note: why}))
+	if pend := r.pending[id]; pend.rollback != nil {
+		_ = r.o.Journal.Append(r.record(nil, pend.rollback.env, ActCancel, Record{Operator: by, Step: "rollback", Result: "cancelled", Note: why}))
+	} else if pend.criterion != nil {
+		_ = r.o.Journal.Append(r.record(nil, pend.criterion.env, ActCancel, Record{Operator: by, Step: "criterion:" + pend.criterion.c.ID, Result: "cancelled", Note: why}))
+	} else {
+		s := pend.step
+		_ = r.o.Journal.Append(r.record(s, r.env(s), ActCancel, Record{Operator: by, Result: "cancelled", Note: why}))
+	}
 	r.prompt = nil
 	delete(r.pending, id)
 	r.publishLocked()

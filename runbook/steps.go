@@ -118,11 +118,17 @@ type Criterion struct {
 	Text        string
 	Check       string // "source_live", "steps", "no_errors_1h", "fallback_test", "rollback_test", "manual"
 	Steps       []string
+	// Break is the credential secret a fallback test makes invalid for a
+	// moment; Fault is the simulator's fault that does it in the demo.
+	Break string
+	Fault string
 }
 
 // Decision is the rollback decision tree.
 type Decision struct {
 	Question string
+	// Persist is how long a breach lasts before a rollback is proposed.
+	Persist  time.Duration
 	Branches []Branch
 }
 

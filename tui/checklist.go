@@ -49,6 +49,7 @@ func (m *Model) onRunner() {
 		m.dlg = promptDialog(p)
 		m.dlg.focusInput()
 	}
+	m.suggestion()
 }
 
 // stepIndex returns the index of step id in the runner's state.
@@ -68,6 +69,18 @@ func (m *Model) selected() *runbook.StepStatus {
 	return &m.run.Steps[m.sel]
 }
 
+// selectedCriterion is the success criterion selected, below the steps.
+func (m *Model) selectedCriterion() *runbook.CriterionStatus {
+	i := m.sel - len(m.run.Steps)
+	if i < 0 || i >= len(m.run.Criteria) {
+		return nil
+	}
+	return &m.run.Criteria[i]
+}
+
+// rows is how many rows the checklist selects among.
+func (m *Model) rows() int { return len(m.run.Steps) + len(m.run.Criteria) }
+
 // checklistKey handles keys in the checklist.
 func (m *Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
@@ -77,11 +90,11 @@ func (m *Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Up):
 		m.sel = max(0, m.sel-1)
 	case key.Matches(msg, k.Down):
-		m.sel = min(len(m.run.Steps)-1, m.sel+1)
+		m.sel = min(m.rows()-1, m.sel+1)
 	case key.Matches(msg, k.PageUp):
 		m.sel = max(0, m.sel-10)
 	case key.Matches(msg, k.PageDown):
-		m.sel = min(len(m.run.Steps)-1, m.sel+10)
+		m.sel = min(m.rows()-1, m.sel+10)
 	case key.Matches(msg, k.Top):
 		m.sel = 0
 	case key.Matches(msg, k.NextStep):
@@ -106,8 +119,23 @@ func (m *Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// runSelected asks the runner to run the selected step.
+// runSelected asks the runner to run the selected step or criterion.
 func (m *Model) runSelected() tea.Cmd {
+	if c := m.selectedCriterion(); c != nil {
+		if !c.Runnable {
+			m.flash = c.Evidence
+			return nil
+		}
+		p, err := m.o.Runner.RunCriterion(c.Criterion.ID, m.o.Operator)
+		if err != nil {
+			m.flash = err.Error()
+			return nil
+		}
+		m.asked = p.ID
+		m.run = m.o.Runner.State()
+		m.dlg = promptDialog(p)
+		return m.dlg.focusInput()
+	}
 	st := m.selected()
 	if st == nil {
 		return nil
@@ -143,12 +171,26 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch res {
 	case dialogCancelled:
 		m.dlg = nil
-		if d.kind == dialogPrompt {
+		switch d.kind {
+		case dialogPrompt:
 			m.o.Runner.CancelPrompt(d.promptID, m.o.Operator, "cancelled at the console")
 			m.flash = "cancelled: nothing was done"
+		case dialogSuggest:
+			m.o.Runner.Dismiss(d.suggestion, m.o.Operator)
+			m.flash = "not now: the console asks again if the breach clears and comes back"
+		case dialogDecision:
+			m.dlg = d
+			return m, m.decisionAnswer(d, false)
 		}
 	case dialogProceeded:
 		switch d.kind {
+		case dialogInfo:
+			m.dlg = nil
+		case dialogDecision:
+			return m, m.decisionAnswer(d, true)
+		case dialogSuggest:
+			m.dlg = nil
+			return m, m.askRollback(d.suggestion.Env, []string{d.suggestion.Integration}, false)
 		case dialogPrompt:
 			typed, values := d.values()
 			m.advance = d.step
@@ -166,6 +208,10 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 				return m, nil
 			}
 			m.dlg = nil
+			m.run = m.o.Runner.State()
+			if next := m.run.Next(); next != "" {
+				m.sel = m.stepIndex(next)
+			}
 		case dialogQuit:
 			m.o.Runner.Stop()
 			return m, tea.Quit
@@ -279,6 +325,31 @@ func (m *Model) stepList(w, h int) []string {
 		}
 		rows = append(rows, m.stepRow(&s, w, i == m.sel))
 	}
+	if len(m.run.Criteria) > 0 {
+		rows = append(rows, st.Dim.Render("── Success criteria "))
+	}
+	for k, c := range m.run.Criteria {
+		i := len(m.run.Steps) + k
+		if i == m.sel {
+			selRow = len(rows)
+		}
+		mark, right := st.Dim.Render("☐"), ""
+		if c.Done {
+			mark = st.Good.Render("✓")
+		}
+		switch {
+		case m.run.Criterion == c.Criterion.ID:
+			right = st.Input.Render("running")
+		case c.Runnable && !c.Done:
+			right = st.Dim.Render("enter runs it")
+		}
+		left := fmt.Sprintf(" %s %s", mark, c.Criterion.Text)
+		row := fit(left+strings.Repeat(" ", max(1, w-ansi.StringWidth(left)-ansi.StringWidth(right)-1))+right, w)
+		if i == m.sel {
+			row = st.Selected.Render(ansi.Strip(row))
+		}
+		rows = append(rows, row)
+	}
 	top := 0
 	if selRow >= h-1 {
 		top = selRow - h + 2
@@ -334,6 +405,32 @@ func (m *Model) stepRow(s *runbook.StepStatus, w int, selected bool) string {
 // what holds it, and what it printed.
 func (m *Model) stepDetail(w, h int) []string {
 	st := &m.st
+	if c := m.selectedCriterion(); c != nil && h > 0 {
+		lines := []string{st.Dim.Render(strings.Repeat("─", w)), st.PaneTitleOn.Render("Success criterion: " + c.Criterion.Text)}
+		status := "☐ not yet"
+		if c.Done {
+			status = "✓ done"
+		}
+		lines = append(lines, st.Label.Render("status    ")+status, st.Label.Render("evidence  ")+c.Evidence)
+		if c.Runnable {
+			lines = append(lines, st.Dim.Render("enter runs it: the console breaks "+c.Criterion.Integration+" for a moment and checks the mock fallback, then puts it back"))
+		}
+		if m.run.Criterion == c.Criterion.ID || c.Runnable {
+			for i := len(m.run.Rollbacks) - 1; i >= 0; i-- {
+				if rb := m.run.Rollbacks[i]; containsStr(rb.IDs, c.Criterion.Integration) {
+					lines = append(lines, st.Dim.Render("last run: "+rb.Phase+" "+rb.Result))
+					for _, l := range rb.Lines[max(0, len(rb.Lines)-(h-len(lines)-1)):] {
+						lines = append(lines, "  "+l)
+					}
+					break
+				}
+			}
+		}
+		if len(lines) > h {
+			lines = lines[:h]
+		}
+		return lines
+	}
 	s := m.selected()
 	if s == nil || h <= 0 {
 		return nil

@@ -9,12 +9,19 @@ import (
 
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/hotdash/hotdash-console/integrations/connect"
+	"github.com/hotdash/hotdash-console/integrations/sim"
 	"github.com/hotdash/hotdash-console/runbook"
 )
 
 // checklistScreen is a console with a runner on a fresh journal, with the
 // pre-activation steps skipped and 1.1 passed, at 200x50.
 func checklistScreen(t *testing.T) (*screen, *runbook.Runner, func() int) {
+	s, r, st := checklistStack(t)
+	return s, r, func() int { return len(st.Sim.Writes()) }
+}
+
+func checklistStack(t *testing.T) (*screen, *runbook.Runner, *connect.Stack) {
 	t.Helper()
 	st, rb := testStack(t, "healthy")
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
@@ -43,7 +50,7 @@ func checklistScreen(t *testing.T) (*screen, *runbook.Runner, func() int) {
 		s.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 		m.Close()
 	})
-	return s, r, func() int { return len(st.Sim.Writes()) }
+	return s, r, st
 }
 
 func TestTypedConfirmation(t *testing.T) {
@@ -112,5 +119,42 @@ func TestSkipNeedsAReason(t *testing.T) {
 	s.waitUntil("1.2 skipped", func(txt string) bool { return strings.Contains(line(txt, "1.2   Set feature flag"), "skipped") })
 	if st := r.State().Step("1.2"); st.Note != "flag set by hand already" {
 		t.Errorf("note = %q", st.Note)
+	}
+}
+
+func TestDecisionTreePaths(t *testing.T) {
+	s, _, st := checklistStack(t)
+	s.waitFor("Supabase (Idea Pool)")
+	// Nothing activated: the single-integration path says so plainly.
+	s.press("d")
+	s.waitFor("Issue detected: Affecting a single integration?", "Yes → Roll back that integration only")
+	s.press("y")
+	s.waitFor("Supabase (Idea Pool) is not activated on hotdash-app")
+
+	activate(t, st, sim.ProdApp, "IDEA_POOL_SUPABASE_ENABLED")
+	s.waitFor("IDEA_POOL_SUPABASE_ENABLED true")
+	tests := []struct {
+		keys []string
+		want string
+	}{
+		{[]string{"y"}, "Roll back Supabase (Idea Pool) on hotdash-app (production)"},
+		{[]string{"n", "y"}, "EMERGENCY ROLLBACK of Supabase (Idea Pool) on hotdash-app (production)"},
+		{[]string{"n", "n", "y"}, "Data loss risk: make no further change. Contact the Manager immediately."},
+		{[]string{"n", "n", "n", "y"}, "Roll back Supabase (Idea Pool) on hotdash-app (production)"},
+		{[]string{"n", "n", "n", "n"}, "Monitor; the console proposes a rollback when a threshold stays breached for 15m0s."},
+	}
+	for _, tt := range tests {
+		s.press("d")
+		s.waitFor("Affecting a single integration?")
+		s.press(tt.keys...)
+		txt := s.waitFor(tt.want)
+		if strings.Contains(tt.want, "Data loss") && !strings.Contains(txt, "Data Agent: Supabase migrations, schema issues") {
+			t.Errorf("STOP without the contacts:\n%s", txt)
+		}
+		s.press("esc")
+		s.waitUntil("the dialog closed", func(txt string) bool { return !strings.Contains(txt, tt.want) })
+	}
+	if n := len(st.Sim.Writes()); n != 2 { // the activation's set and apply; the tree wrote nothing
+		t.Errorf("%d writes", n)
 	}
 }

@@ -24,6 +24,9 @@ type keyMap struct {
 	Checklist             key.Binding
 	Skip                  key.Binding
 	NextStep              key.Binding
+	Rollback              key.Binding
+	Emergency             key.Binding
+	Decide                key.Binding
 }
 
 func defaultKeys() keyMap {
@@ -51,6 +54,9 @@ func defaultKeys() keyMap {
 		Checklist:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "activation checklist")),
 		Skip:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip step (reason)")),
 		NextStep:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "go to next step")),
+		Rollback:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "roll back the focused integration")),
+		Emergency:   key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "emergency rollback of all")),
+		Decide:      key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "rollback decision tree")),
 	}
 }
 
@@ -59,7 +65,7 @@ func (k keyMap) helpGroups(demo bool) [][]key.Binding {
 	panes := []key.Binding{k.Next, k.Prev, k.Left, k.Right, k.Jump, k.Open, k.Env}
 	logs := []key.Binding{k.Filter, k.ClearFilter, k.Follow, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	run := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run the selected step"))
-	steps := []key.Binding{k.Checklist, run, k.Skip, k.NextStep}
+	steps := []key.Binding{k.Checklist, run, k.Skip, k.NextStep, k.Rollback, k.Emergency, k.Decide}
 	general := []key.Binding{k.Back, k.Help, k.Quit}
 	if demo {
 		general = append(general, k.Faults)

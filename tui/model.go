@@ -262,14 +262,23 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.mode = modeChecklist
 		m.flash = ""
 		return m, nil
-	case m.mode == modeChecklist:
-		return m.checklistKey(msg)
+	case key.Matches(msg, k.Emergency) && m.run != nil:
+		env, _ := m.target()
+		return m, m.askRollback(env, nil, true)
+	case key.Matches(msg, k.Decide) && m.run != nil && len(m.o.Runbook.Decision.Branches) > 0:
+		m.dlg = m.decisionDialog()
+		return m, nil
+	case key.Matches(msg, k.Rollback) && m.run != nil:
+		env, id := m.target()
+		return m, m.askRollback(env, []string{id}, false)
 	case key.Matches(msg, k.Help):
 		m.showHelp = true
 		return m, nil
 	case key.Matches(msg, k.Faults) && m.o.Stack.Faults != nil:
 		m.showFaults = true
 		return m, nil
+	case m.mode == modeChecklist:
+		return m.checklistKey(msg)
 	case key.Matches(msg, k.Filter):
 		return m, m.startFilter()
 	case key.Matches(msg, k.ClearFilter):

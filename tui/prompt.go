@@ -29,6 +29,11 @@ type dialog struct {
 
 	promptID uint64 // the runner prompt this dialog answers
 	step     string
+	cancel   string // the label of the cancel choice; "Cancel" unless said
+
+	suggestion runbook.Suggestion // dialogSuggest
+	branch     int                // dialogDecision: the question asked
+	path       []string           // dialogDecision: the answers so far
 }
 
 type dialogKind int
@@ -37,6 +42,9 @@ const (
 	dialogPrompt dialogKind = iota
 	dialogSkip
 	dialogQuit
+	dialogSuggest  // the guide's clock proposes a rollback
+	dialogDecision // the rollback decision tree
+	dialogInfo     // something to read, then close
 )
 
 type dialogInput struct {
@@ -66,6 +74,8 @@ func promptDialog(p *runbook.Prompt) *dialog {
 		d.lead = "Confirm that:"
 	case runbook.KindCommand:
 		d.lead = "This will run, on this machine:"
+	case runbook.KindRollback:
+		d.lead = "This will do exactly, then verify:"
 	default:
 		d.lead = "This will do exactly:"
 	}
@@ -147,6 +157,14 @@ func (d *dialog) key(msg tea.KeyPressMsg) (dialogResult, tea.Cmd) {
 	switch msg.String() {
 	case "esc":
 		return dialogCancelled, nil
+	case "y":
+		if d.kind == dialogDecision {
+			return dialogProceeded, nil
+		}
+	case "n":
+		if d.kind == dialogDecision {
+			return dialogCancelled, nil
+		}
 	case "tab", "down":
 		d.focus = (d.focus + 1) % (last + 1)
 		return dialogOpen, d.focusInput()
@@ -225,7 +243,11 @@ func (d *dialog) view(st *Styles, w int) string {
 	if len(d.inputs) > 0 {
 		b = append(b, "")
 	}
-	cancel, proceed := " Cancel ", " "+d.proceed+" "
+	cancelLabel := d.cancel
+	if cancelLabel == "" {
+		cancelLabel = "Cancel"
+	}
+	cancel, proceed := " "+cancelLabel+" ", " "+d.proceed+" "
 	cs, ps := st.Dim, st.Dim
 	if d.focus == d.cancelIndex() {
 		cs = st.Selected
@@ -236,7 +258,11 @@ func (d *dialog) view(st *Styles, w int) string {
 	if !d.ready() {
 		proceed = " " + d.proceed + " (type the app name) "
 	}
-	b = append(b, cs.Render("["+cancel+"]")+"   "+ps.Render("["+proceed+"]"))
+	if d.kind == dialogInfo {
+		b = append(b, ps.Render("["+proceed+"]"))
+	} else {
+		b = append(b, cs.Render("["+cancel+"]")+"   "+ps.Render("["+proceed+"]"))
+	}
 	if d.err != "" {
 		b = append(b, "", st.BadCell.Render(d.err))
 	}

@@ -42,13 +42,16 @@ func clip(s string, w int) string {
 // box draws lines inside a rounded border whose top edge carries the
 // title on the left and a note on the right, with one column of padding
 // each side (lines get w-4 cells). The result is exactly w x h.
-func box(st *Styles, title, note string, focused bool, w, h int, lines []string) string {
+func box(st *Styles, title, note string, focused, alarm bool, w, h int, lines []string) string {
 	if w < 4 || h < 2 {
 		return ""
 	}
 	bs, ts := st.Border, st.PaneTitle
 	if focused {
 		bs, ts = st.BorderFocused, st.PaneTitleOn
+	}
+	if alarm {
+		bs, ts = st.Bad, st.Bad
 	}
 	inner := w - 2
 	var b strings.Builder

@@ -135,11 +135,11 @@ func (m *Model) footer() string {
 		binds = []key.Binding{k.Up, k.PageUp, k.Follow, k.Filter, k.ClearFilter, k.Next, k.Back, k.Help}
 	case m.mode == modeChecklist:
 		run := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run step"))
-		binds = []key.Binding{k.Up, k.Down, run, k.Skip, k.NextStep, k.Back, k.Help, k.Quit}
+		binds = []key.Binding{k.Up, k.Down, run, k.Skip, k.NextStep, k.Rollback, k.Decide, k.Back, k.Help, k.Quit}
 	default:
 		binds = []key.Binding{k.Next, k.Open, k.Filter, k.Env}
 		if m.run != nil {
-			binds = append(binds, k.Checklist)
+			binds = append(binds, k.Checklist, k.Rollback, k.Emergency, k.Decide)
 		}
 		if m.o.Stack.Faults != nil {
 			binds = append(binds, k.Faults)
@@ -154,6 +154,11 @@ func (m *Model) footer() string {
 			desc = s
 		}
 		parts = append(parts, st.Key.Render(h.Key)+" "+st.KeyDesc.Render(desc))
+	}
+	// Too narrow: drop keys before the last two (help and quit stay; the
+	// rest are all in ?).
+	for len(parts) > 2 && ansi.StringWidth(strings.Join(parts, "  ")) > m.width {
+		parts = append(parts[:len(parts)-3], parts[len(parts)-2:]...)
 	}
 	return fit(strings.Join(parts, "  "), m.width)
 }
@@ -221,6 +226,10 @@ func (m *Model) pane(ev *envView, i, w, h int) string {
 		maxDiag = 1
 	}
 	lines := statusLines(st, s, ev.snap, m.now, inner, compact, maxDiag)
+	lines = append(lines, breachLines(st, s, m.now, compact)...)
+	if l, ok := m.rollbackLine(ev.env.Config.Name, s.Def.ID, compact); ok {
+		lines = append(lines, l)
+	}
 	if compact && len(lines) > innerH-2 {
 		lines = lines[:max(0, innerH-2)]
 	}
@@ -243,7 +252,7 @@ func (m *Model) pane(ev *envView, i, w, h int) string {
 		}
 		lines = append(lines, st.Dim.Render(msg))
 	}
-	return box(st, s.Def.Name, m.paneNote(i), i == m.focus, w, h, lines)
+	return box(st, s.Def.Name, m.paneNote(i), i == m.focus, len(s.Breaches) > 0, w, h, lines)
 }
 
 // logHeight is the number of log rows in the full-screen log view.
@@ -254,7 +263,17 @@ func (m *Model) logHeight() int {
 // logViewHead is the number of status rows above the log in the log view.
 func (m *Model) logViewHead() int {
 	s := &m.cur().snap.Integrations[m.focus]
-	return len(statusLines(&m.st, s, m.cur().snap, m.now, m.width, false, 8))
+	n := len(statusLines(&m.st, s, m.cur().snap, m.now, m.width, false, 8)) + len(s.Breaches)
+	if _, ok := m.rollbackLine(m.cur().env.Config.Name, s.Def.ID, false); ok {
+		n++
+		if rb := m.lastRollback(m.cur().env.Config.Name, s.Def.ID); rb != nil {
+			n += min(6, len(rb.Lines))
+			if rb.State != "" && rb.Phase == "failed" {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func (m *Model) logView(h int) string {
@@ -266,6 +285,18 @@ func (m *Model) logView(h int) string {
 	title := st.PaneTitleOn.Render(s.Def.Name) + st.Dim.Render(fmt.Sprintf(" · %s · risk %s", ev.env.App, s.Def.Risk))
 	out = append(out, fit(title, m.width))
 	out = append(out, statusLines(st, s, ev.snap, m.now, m.width, false, 8)...)
+	out = append(out, breachLines(st, s, m.now, false)...)
+	if l, ok := m.rollbackLine(ev.env.Config.Name, s.Def.ID, false); ok {
+		out = append(out, fit(l, m.width))
+		if rb := m.lastRollback(ev.env.Config.Name, s.Def.ID); rb != nil {
+			for _, rl := range rb.Lines[max(0, len(rb.Lines)-6):] {
+				out = append(out, fit(st.Dim.Render("         "+rl), m.width))
+			}
+			if rb.State != "" && rb.Phase == "failed" {
+				out = append(out, fit(st.Warn.Render("         now: "+rb.State), m.width))
+			}
+		}
+	}
 	sep := fmt.Sprintf("─ log · %s ", strings.Join(s.Def.LogTags, ", "))
 	out = append(out, st.Dim.Render(sep+strings.Repeat("─", max(0, m.width-ansi.StringWidth(sep)))))
 	logH := max(1, h-len(out)-1)

@@ -100,6 +100,8 @@ Flags:
   --journal FILE    the journal (default: $XDG_STATE_HOME/hotdash-console/journal.jsonl)
   --new-journal     move the existing journal aside and start a new one
   --dry-run         run everything except writes, which are shown as they would be made
+  --persist DUR     how long a threshold stays breached before a rollback is proposed
+                    (the guide: 15m; shorten it to rehearse)
   --scenario NAME   simulator scenario: %s
   --version         print the version
   --help            this text
@@ -111,6 +113,7 @@ Keys inside the console: ? shows them all.
 type globalFlags struct {
 	config, env, runbook, scenario, operator, journal string
 	version, help, dryRun, newJournal                 bool
+	persist                                           time.Duration
 }
 
 func (g *globalFlags) register(fs *flag.FlagSet) {
@@ -122,6 +125,7 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.journal, "journal", "", "journal file")
 	fs.BoolVar(&g.newJournal, "new-journal", false, "start a new journal")
 	fs.BoolVar(&g.dryRun, "dry-run", false, "make no writes")
+	fs.DurationVar(&g.persist, "persist", 0, "breach persistence before a rollback is proposed")
 	fs.BoolVar(&g.version, "version", false, "print the version")
 	fs.BoolVar(&g.help, "help", false, "show help")
 	fs.BoolVar(&g.help, "h", false, "show help")
@@ -201,6 +205,12 @@ func (c *cli) load(g globalFlags, demo bool) (*config.Config, *runbook.Runbook, 
 			return nil, nil, exitError{2, err}
 		}
 	}
+	if err := rb.Configure(cfg); err != nil {
+		return nil, nil, exitError{2, err}
+	}
+	if g.persist > 0 {
+		rb.Decision.Persist = g.persist
+	}
 	if g.env != "" {
 		if _, ok := cfg.Env(g.env); !ok {
 			var names []string
@@ -239,6 +249,9 @@ func (c *cli) console(ctx context.Context, g globalFlags, demo bool) error {
 		Runbook: rb, Stack: stack, Journal: journal, Operator: operator, DryRun: g.dryRun, History: history.History,
 	})
 	defer runner.Close()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	runner.Watch(watchCtx)
 	session := runbook.Record{Time: time.Now().UTC(), Operator: operator, Runbook: rb.Hash, Action: runbook.ActSession, DryRun: g.dryRun,
 		Note: fmt.Sprintf("console opened (platform %s, pid %d)", cfg.Platform, os.Getpid())}
 	if err := journal.Append(session); err != nil {

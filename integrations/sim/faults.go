@@ -150,7 +150,7 @@ var Scenarios = []Scenario{
 	{"flaky", "random 5xx answers, slow answers and upstream errors",
 		func(e *Env) {
 			e.faults.ServerErrors = 0.04
-			e.faults.ErrorRate = 0.03
+			e.faults.ErrorRate = 0.08
 			e.faults.Latency = 1200 * time.Millisecond
 			e.faults.SlowRate = 0.25
 		}},

@@ -1,0 +1,279 @@
+package runbook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/connect"
+)
+
+// KindCriterion marks a success criterion's prompt.
+const KindCriterion Kind = "criterion"
+
+type criterionReq struct {
+	c         Criterion
+	env       *connect.Env
+	requested time.Time
+}
+
+// RunCriterion asks to run one of the success criteria the console can
+// run: the fallback test (break the integration for a moment, see it fall
+// back to mock, put it back, see it live) and the rollback test (flag
+// false, apply, verify mock; then back on and verified live). Both need the
+// integration activated first, and both are confirmed like any write.
+func (r *Runner) RunCriterion(id, by string) (*Prompt, error) {
+	var c *Criterion
+	for i := range r.o.Runbook.Success {
+		if r.o.Runbook.Success[i].ID == id {
+			c = &r.o.Runbook.Success[i]
+		}
+	}
+	if c == nil {
+		return nil, fmt.Errorf("no success criterion %q", id)
+	}
+	if c.Check != "fallback_test" && c.Check != "rollback_test" {
+		return nil, fmt.Errorf("%q is confirmed from the steps and checks, not run", c.Text)
+	}
+	env := r.o.Stack.Env(r.o.Stack.Config.DefaultEnv)
+	d := r.o.Runbook.Integration(c.Integration)
+	if st := env.Watcher.Latest().Integration(d.ID); st == nil || st.Flag.State != integrations.FlagTrue || st.Source != integrations.SourceLive {
+		return nil, fmt.Errorf("activate %s on %s first: the test breaks a live integration and puts it back", d.Name, env.App)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.idleLocked(); err != nil {
+		return nil, err
+	}
+	p := &Prompt{Kind: KindCriterion, Proceed: "Run the test", DryRun: r.o.DryRun, Step: "criterion:" + c.ID}
+	p.Title = fmt.Sprintf("Success criterion on %s (%s): %s", env.App, env.Config.Name, c.Text)
+	flag := d.Flag
+	switch c.Check {
+	case "rollback_test":
+		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpSet, App: env.App, Values: map[string]string{flag: "false"}, Stage: true, Plain: map[string]bool{flag: true}})...)
+		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpApply, App: env.App, Mode: r.applyMode(&Step{})})...)
+		p.Lines = append(p.Lines, "check: "+r.fallbackText(d.ID))
+		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpSet, App: env.App, Values: map[string]string{flag: "true"}, Stage: true, Plain: map[string]bool{flag: true}})...)
+		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpApply, App: env.App, Mode: r.applyMode(&Step{})})...)
+		p.Lines = append(p.Lines, "check: "+d.Name+" live again")
+	case "fallback_test":
+		if r.o.Stack.Faults != nil && c.Fault != "" {
+			p.Lines = append(p.Lines, fmt.Sprintf("simulator: switch on the fault %q", c.Fault), "check: "+d.Name+" falls back to mock while "+flag+" stays true",
+				fmt.Sprintf("simulator: switch the fault %q off", c.Fault), "check: "+d.Name+" live again")
+			break
+		}
+		if c.Break == "" {
+			return nil, fmt.Errorf("%q breaks nothing on a real platform: give the criterion a credential to break", c.Text)
+		}
+		set := func(what string) []string {
+			return r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpSet, App: env.App, Values: map[string]string{c.Break: what}, Stage: true})
+		}
+		apply := r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpApply, App: env.App, Mode: r.applyMode(&Step{})})
+		p.Lines = append(p.Lines, set("invalid")[0]+"   (an invalid value)")
+		p.Lines = append(p.Lines, apply...)
+		p.Lines = append(p.Lines, "check: "+d.Name+" falls back to mock while "+flag+" stays true")
+		p.Lines = append(p.Lines, set("real")[0]+"   (the real value, from the field below)")
+		p.Lines = append(p.Lines, apply...)
+		p.Lines = append(p.Lines, "check: "+d.Name+" live again")
+		f := Field{Key: c.Break, Label: c.Break + " (its real value, put back after the test)", Masked: true, Required: true}
+		if v := r.o.Stack.Getenv(env.CredentialEnv(c.Break)); v != "" {
+			f.FromEnv = env.CredentialEnv(c.Break)
+		}
+		p.Fields = append(p.Fields, f)
+	}
+	if env.Config.Production {
+		p.TypeToConfirm = env.App
+	}
+	pend := &pendingRun{criterion: &criterionReq{c: *c, env: env, requested: r.o.Now()}, fields: p.Fields, values: map[string]string{}}
+	for _, f := range p.Fields {
+		if f.FromEnv != "" {
+			pend.values[f.Key] = r.o.Stack.Getenv(f.FromEnv)
+		}
+	}
+	r.nextID++
+	p.ID = r.nextID
+	r.prompt = p
+	r.pending[p.ID] = pend
+	r.publishLocked()
+	return p, nil
+}
+
+// idleLocked says why nothing new can start now, or nil.
+func (r *Runner) idleLocked() error {
+	switch {
+	case r.running != "":
+		return fmt.Errorf("step %s is running", r.running)
+	case r.prompt != nil:
+		return fmt.Errorf("a confirmation is open: %s", r.prompt.Title)
+	case r.activeRollbackLocked() != nil:
+		return fmt.Errorf("a rollback is under way")
+	}
+	return nil
+}
+
+// runCriterion runs a confirmed criterion and journals its result.
+func (r *Runner) runCriterion(req *criterionReq, by string, values map[string]string) {
+	ctx := context.Background()
+	c, env := req.c, req.env
+	d := r.o.Runbook.Integration(c.Integration)
+	st := &RollbackStatus{Env: env.Config.Name, App: env.App, IDs: []string{d.ID}, By: by, Phase: "setting", Requested: req.requested, Confirmed: r.o.Now(), Verified: map[string]string{}}
+	r.mu.Lock()
+	r.rbSeq++
+	st.ID = r.rbSeq
+	r.rollbacks = append(r.rollbacks, st)
+	r.criterion = c.ID
+	r.publishLocked()
+	r.mu.Unlock()
+	note, err := r.criterionSteps(ctx, c, env, d, st, values)
+	rec := r.record(nil, env, "criterion."+c.Check, Record{Operator: by, Step: "criterion:" + c.ID})
+	if err != nil {
+		rec.Result, rec.Error = "failed", err.Error()
+	} else {
+		rec.Result, rec.Note = "ok", note
+	}
+	_ = r.o.Journal.Append(rec)
+	r.mu.Lock()
+	st.Ended = r.o.Now()
+	if err != nil {
+		st.Phase, st.Result = "failed", "test failed: "+err.Error()
+		st.State = r.rollbackState(ctx, env, []string{d.ID})
+	} else {
+		st.Phase, st.Result = "verified", "test passed: "+note
+	}
+	r.criterion = ""
+	r.publishLocked()
+	r.mu.Unlock()
+	for _, e := range r.o.Stack.Envs {
+		e.Watcher.Refresh()
+	}
+}
+
+// criterionSteps does the test's writes and checks in order.
+func (r *Runner) criterionSteps(ctx context.Context, c Criterion, env *connect.Env, d *integrations.Definition, st *RollbackStatus, values map[string]string) (string, error) {
+	if r.o.DryRun {
+		r.rbSay(st, "", "dry run: the test would break %s, check mock, and put it back", d.Name)
+		return "dry run: nothing was written", nil
+	}
+	x := &execution{r: r, s: &Step{ID: "criterion:" + c.ID, Integration: d.ID, Timeout: 90 * time.Second, Interval: 2 * time.Second}, env: env, by: st.By, vars: map[string]string{},
+		sink: func(line string) { r.rbSay(st, "", "%s", line) }}
+	check := func(want string, c Check) error {
+		r.rbSay(st, "verifying", "")
+		deadline := r.o.Now().Add(x.s.Timeout)
+		for attempt := 1; ; attempt++ {
+			ok, final, msg := x.check(ctx, c)
+			r.rbSay(st, "", "%s #%d: %s", want, attempt, msg)
+			if ok {
+				st.Verified[d.ID] = msg
+				return nil
+			}
+			if final || !r.o.Now().Before(deadline) {
+				return fmt.Errorf("%s not seen: %s", want, msg)
+			}
+			time.Sleep(x.s.Interval)
+		}
+	}
+	write := func(vals map[string]string, plain bool) error {
+		op := integrations.Op{Kind: integrations.OpSet, App: env.App, Values: vals, Stage: true}
+		if plain {
+			op.Plain = map[string]bool{}
+			for k := range vals {
+				op.Plain[k] = true
+			}
+		}
+		x.s.Values = nil
+		if plain {
+			x.s.Values = vals
+		}
+		r.rbSay(st, "setting", "")
+		if o := x.write1(ctx, op); o != nil {
+			return fmt.Errorf("%s", o.result)
+		}
+		r.rbSay(st, "applying", "")
+		if o, ok := x.apply(ctx, integrations.Op{Kind: integrations.OpApply, App: env.App, Mode: r.applyMode(&Step{})}, r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpApply, App: env.App, Mode: r.applyMode(&Step{})})); !ok {
+			return fmt.Errorf("%s", o.result)
+		}
+		return nil
+	}
+	fallback, ok := r.o.Runbook.Fallbacks[d.ID]
+	if !ok {
+		fallback = Check{Call: "source", Want: []string{"mock"}}
+	}
+	live := Check{Call: "source", Want: []string{"live"}}
+	start := r.o.Now()
+	switch c.Check {
+	case "rollback_test":
+		if err := write(map[string]string{d.Flag: "false"}, true); err != nil {
+			return "", err
+		}
+		if err := check("mock", fallback); err != nil {
+			return "", err
+		}
+		mockAt := r.o.Now()
+		if err := write(map[string]string{d.Flag: "true"}, true); err != nil {
+			return "", err
+		}
+		if err := check("live", live); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s: flag=false → apply → mock verified in %s; back on and live in %s", d.Name,
+			mockAt.Sub(start).Round(100*time.Millisecond), r.o.Now().Sub(mockAt).Round(100*time.Millisecond)), nil
+	case "fallback_test":
+		if fi := r.o.Stack.Faults; fi != nil && c.Fault != "" {
+			if err := setFault(fi, c.Fault, true); err != nil {
+				return "", err
+			}
+			r.rbSay(st, "", "fault %q on", c.Fault)
+			err := check("mock", fallback)
+			if e := setFault(fi, c.Fault, false); e != nil && err == nil {
+				err = e
+			}
+			r.rbSay(st, "", "fault %q off", c.Fault)
+			if err != nil {
+				return "", err
+			}
+			if err := check("live", live); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s broken (fault %s): fell back to mock, back live after", d.Name, c.Fault), nil
+		}
+		bad := make([]byte, 12)
+		_, _ = rand.Read(bad)
+		if err := write(map[string]string{c.Break: "invalid-" + hex.EncodeToString(bad)}, false); err != nil {
+			return "", err
+		}
+		err := check("mock", fallback)
+		if e := write(map[string]string{c.Break: values[c.Break]}, false); e != nil {
+			return "", fmt.Errorf("%v; and %s could NOT be put back: %v", err, c.Break, e)
+		}
+		if err != nil {
+			return "", err
+		}
+		if err := check("live", live); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s broken (%s invalid): fell back to mock, back live after the real value was put back", d.Name, c.Break), nil
+	}
+	return "", fmt.Errorf("unknown criterion check %q", c.Check)
+}
+
+// setFault switches a simulator fault to on.
+func setFault(fi integrations.FaultInjector, key string, on bool) error {
+	for _, f := range fi.FaultSwitches() {
+		if f.Key == key {
+			if f.On != on {
+				_, err := fi.ToggleFault(key)
+				return err
+			}
+			return nil
+		}
+	}
+	var keys []string
+	for _, f := range fi.FaultSwitches() {
+		keys = append(keys, f.Key)
+	}
+	return fmt.Errorf("the simulator has no fault %q (it has %s)", key, strings.Join(keys, ", "))
+}

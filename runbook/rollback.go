@@ -1,0 +1,489 @@
+package runbook
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/connect"
+)
+
+// Rollback journal actions.
+const (
+	ActRollbackIntent  = "rollback.intent"
+	ActRollbackDone    = "rollback.done"
+	ActRollbackFail    = "rollback.fail"
+	ActRollbackDismiss = "rollback.dismiss"
+	ActDecision        = "decision"
+)
+
+// KindRollback marks a rollback's prompt.
+const KindRollback Kind = "rollback"
+
+// RollbackStatus is a rollback as it happens: each phase, the machines,
+// what the verification saw, and how long it took from the key press.
+type RollbackStatus struct {
+	ID        uint64
+	Env       string
+	App       string
+	IDs       []string // integrations rolled back
+	Emergency bool
+	Auto      bool
+	By        string
+	Phase     string // "confirming", "setting", "applying", "verifying", "verified", "failed"
+	Requested time.Time
+	Confirmed time.Time
+	Ended     time.Time
+	Lines     []string
+	// Verified says, by integration, what the fallback check saw.
+	Verified map[string]string
+	Result   string
+	// State is the flags and machines as they were when it ended: after a
+	// failure, the exact half-done state.
+	State string
+}
+
+// Running reports whether the rollback is under way.
+func (r *RollbackStatus) Running() bool {
+	return r.Phase != "verified" && r.Phase != "failed" && r.Phase != "cancelled"
+}
+
+// Took is the time from the key press to the end (or to now).
+func (r *RollbackStatus) Took(now time.Time) time.Duration {
+	end := r.Ended
+	if end.IsZero() {
+		end = now
+	}
+	return end.Sub(r.Requested)
+}
+
+// Suggestion is a rollback the guide's clock proposes: a threshold has
+// stayed breached past the decision tree's "persist > 15 min".
+type Suggestion struct {
+	Env         string
+	App         string
+	Integration string
+	Reason      string
+	Since       time.Time
+}
+
+func (s Suggestion) key() string {
+	return s.Env + "/" + s.Integration + "@" + s.Since.Format(time.RFC3339Nano)
+}
+
+type rollbackReq struct {
+	env       *connect.Env
+	ids       []string
+	emergency bool
+	requested time.Time
+}
+
+// Activated lists the integrations whose flag is on (or in flux) in env,
+// the ones an emergency rollback turns off.
+func (r *Runner) Activated(envName string) []string {
+	env := r.o.Stack.Env(envName)
+	if env == nil {
+		return nil
+	}
+	snap := env.Watcher.Latest()
+	var ids []string
+	for _, st := range snap.Integrations {
+		switch st.Flag.State {
+		case integrations.FlagTrue, integrations.FlagStaged, integrations.FlagUnknown:
+			ids = append(ids, st.Def.ID)
+		}
+	}
+	return ids
+}
+
+// Rollback asks to roll integrations back on an environment: flags false,
+// one apply, then each fallback verified. Emergency rolls back every
+// activated integration at once. The confirmation is returned; an
+// automatic rollback starts at once.
+func (r *Runner) Rollback(envName string, ids []string, emergency bool, by string, auto bool) (*Prompt, error) {
+	now := r.o.Now()
+	env := r.o.Stack.Env(envName)
+	if env == nil {
+		return nil, fmt.Errorf("no environment %q", envName)
+	}
+	if emergency {
+		ids = r.Activated(envName)
+		if len(ids) == 0 {
+			return nil, fmt.Errorf("nothing to roll back on %s: every flag is already off", env.App)
+		}
+	}
+	snap := env.Watcher.Latest()
+	for _, id := range ids {
+		d := r.o.Runbook.Integration(id)
+		switch {
+		case d == nil:
+			return nil, fmt.Errorf("no integration %q", id)
+		case d.Flag == "":
+			return nil, fmt.Errorf("%s has no flag: it cannot fall back to mock; see the troubleshooting for its symptoms", d.Name)
+		}
+		if st := snap.Integration(id); !emergency && st != nil && !auto &&
+			(st.Flag.State == integrations.FlagUnset || st.Flag.State == integrations.FlagFalse) && st.Source != integrations.SourceLive {
+			return nil, fmt.Errorf("%s is not activated on %s (%s is %s, the app reports %s): nothing to roll back", d.Name, env.App, d.Flag, st.Flag.State, st.Source)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rb := r.activeRollbackLocked(); rb != nil {
+		return nil, fmt.Errorf("a rollback on %s is under way", rb.App)
+	}
+	if r.prompt != nil && !auto {
+		return nil, fmt.Errorf("a confirmation for %s is open", r.prompt.Title)
+	}
+	req := &rollbackReq{env: env, ids: ids, emergency: emergency, requested: now}
+	if auto {
+		r.startRollbackLocked(req, by, true)
+		return nil, nil
+	}
+	names := r.names(ids)
+	what := "Roll back " + strings.Join(names, ", ")
+	if emergency {
+		what = "EMERGENCY ROLLBACK of " + strings.Join(names, ", ")
+	}
+	p := &Prompt{Kind: KindRollback, Title: fmt.Sprintf("%s on %s (%s)", what, env.App, env.Config.Name), Proceed: "Roll back", DryRun: r.o.DryRun}
+	for _, op := range r.rollbackOps(req) {
+		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(op)...)
+	}
+	for _, id := range ids {
+		p.Lines = append(p.Lines, "then check: "+r.fallbackText(id))
+	}
+	if env.Config.Production {
+		p.TypeToConfirm = env.App
+	}
+	r.nextID++
+	p.ID = r.nextID
+	r.prompt = p
+	r.pending[p.ID] = &pendingRun{rollback: req}
+	r.publishLocked()
+	return p, nil
+}
+
+func (r *Runner) names(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, r.o.Runbook.Integration(id).Name)
+	}
+	return out
+}
+
+// fallbackText says how a rollback of id is verified.
+func (r *Runner) fallbackText(id string) string {
+	d := r.o.Runbook.Integration(id)
+	c, ok := r.o.Runbook.Fallbacks[id]
+	if !ok {
+		c = Check{Call: "source", Want: []string{"mock"}}
+	}
+	switch c.Call {
+	case "post":
+		return fmt.Sprintf("POST /api/social/post {\"text\":%q} → jobId starts with %s", c.Text, strings.TrimSuffix(strings.Join(c.Want, " or "), "*"))
+	}
+	if d.Source.Kind == "http" {
+		return fmt.Sprintf("%s %s → %s == %s", d.Source.Method, d.Source.Path, d.Source.Field, strings.Join(d.Source.Mock, " or "))
+	}
+	return d.Name + " reports mock"
+}
+
+// rollbackOps are the writes of a rollback: every flag false in one
+// staged write, then one apply.
+func (r *Runner) rollbackOps(req *rollbackReq) []integrations.Op {
+	values, plain := map[string]string{}, map[string]bool{}
+	for _, id := range req.ids {
+		flag := r.o.Runbook.Integration(id).Flag
+		values[flag], plain[flag] = "false", true
+	}
+	return []integrations.Op{
+		{Kind: integrations.OpSet, App: req.env.App, Values: values, Stage: true, Plain: plain},
+		{Kind: integrations.OpApply, App: req.env.App, Mode: r.applyMode(&Step{})},
+	}
+}
+
+func (r *Runner) activeRollbackLocked() *RollbackStatus {
+	for _, rb := range r.rollbacks {
+		if rb.Running() {
+			return rb
+		}
+	}
+	return nil
+}
+
+// startRollbackLocked runs a rollback in the background. A running step
+// is stopped first: the rollback comes before anything else.
+func (r *Runner) startRollbackLocked(req *rollbackReq, by string, auto bool) {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.rbSeq++
+	st := &RollbackStatus{
+		ID: r.rbSeq, Env: req.env.Config.Name, App: req.env.App, IDs: req.ids, Emergency: req.emergency, Auto: auto,
+		By: by, Phase: "setting", Requested: req.requested, Confirmed: r.o.Now(), Verified: map[string]string{},
+	}
+	r.rollbacks = append(r.rollbacks, st)
+	if len(r.rollbacks) > 20 {
+		r.rollbacks = r.rollbacks[1:]
+	}
+	r.publishLocked()
+	r.wg.Go(func() { r.rollback(req, st) })
+}
+
+// rbSay adds a line to a rollback's progress.
+func (r *Runner) rbSay(st *RollbackStatus, phase, format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if phase != "" {
+		st.Phase = phase
+	}
+	if format != "" {
+		st.Lines = append(st.Lines, r.o.Stack.Masker.Mask(fmt.Sprintf(format, args...)))
+	}
+	r.publishLocked()
+}
+
+func (r *Runner) rollback(req *rollbackReq, st *RollbackStatus) {
+	ctx := context.Background()
+	env, p := req.env, r.o.Stack.Platform
+	rec := func(action string, x Record) Record {
+		x.Step = "rollback"
+		if x.Operator == "" {
+			x.Operator = st.By
+		}
+		return r.record(nil, env, action, x)
+	}
+	who := "manual"
+	if st.Auto {
+		who = "automatic (threshold persisted)"
+	}
+	_ = r.o.Journal.Append(rec(ActRollbackIntent, Record{Note: fmt.Sprintf("%s rollback of %s", who, strings.Join(req.ids, ", "))}))
+	finish := func(ok bool, result string) {
+		state := r.rollbackState(ctx, env, req.ids)
+		act := ActRollbackDone
+		if !ok {
+			act = ActRollbackFail
+		}
+		took := r.o.Now().Sub(st.Requested).Round(100 * time.Millisecond)
+		_ = r.o.Journal.Append(rec(act, Record{Result: result, After: state, Note: fmt.Sprintf("%s; %s from the key press", strings.Join(req.ids, ", "), took)}))
+		r.mu.Lock()
+		st.Ended, st.Result, st.State = r.o.Now(), result, state
+		st.Phase = map[bool]string{true: "verified", false: "failed"}[ok]
+		r.publishLocked()
+		r.mu.Unlock()
+		for _, e := range r.o.Stack.Envs {
+			e.Watcher.Refresh()
+		}
+	}
+	ops := r.rollbackOps(req)
+	if r.o.DryRun {
+		for _, op := range ops {
+			for _, c := range p.Describe(op) {
+				r.rbSay(st, "", "dry run: would run %s", c)
+			}
+		}
+		finish(true, "dry run: nothing was written")
+		return
+	}
+	// 1. flags false, staged
+	set := ops[0]
+	cmds := p.Describe(set)
+	_ = r.o.Journal.Append(rec(ActWriteIntent, Record{Commands: cmds, Result: "pending"}))
+	r.rbSay(st, "setting", "$ %s", strings.Join(cmds, "; "))
+	if err := p.SetSecrets(ctx, env.App, set.Values, true, nil); err != nil {
+		_ = r.o.Journal.Append(rec(ActWriteFail, Record{Commands: cmds, Error: err.Error(), Result: "failed"}))
+		finish(false, "the flags could not be set: "+err.Error()+" (retry with r)")
+		return
+	}
+	x := &execution{r: r, s: &Step{ID: "rollback", Values: set.Values}, env: env, by: st.By, vars: map[string]string{},
+		sink: func(line string) { r.rbSay(st, "", "%s", line) }}
+	flags, after := x.recordDigests(ctx, set)
+	_ = r.o.Journal.Append(rec(ActWriteDone, Record{Commands: cmds, After: after, Flags: flags, Result: "ok"}))
+	r.rbSay(st, "", "set: %s", after)
+	// 2. one apply, machine by machine
+	apply := ops[1]
+	cmds = p.Describe(apply)
+	_ = r.o.Journal.Append(rec(ActApplyIntent, Record{Commands: cmds, Result: "pending"}))
+	r.rbSay(st, "applying", "$ %s", strings.Join(cmds, "; "))
+	env.Watcher.Refresh()
+	err := p.Apply(ctx, env.App, apply.Mode, func(ev integrations.MachineEvent) {
+		if ev.Err != nil {
+			r.rbSay(st, "", "  ✗ machine %s %s: %v", ev.Machine, ev.State, ev.Err)
+			return
+		}
+		r.rbSay(st, "", "  %s", ev.Message)
+	})
+	r.mu.Lock()
+	r.lastApply[env.App] = r.o.Now()
+	r.mu.Unlock()
+	env.Watcher.Refresh()
+	if err != nil {
+		_ = r.o.Journal.Append(rec(ActApplyFail, Record{Commands: cmds, Error: err.Error(), Result: "failed"}))
+		finish(false, fmt.Sprintf("the apply did not finish: %v: NOT verified; retry with r", err))
+		return
+	}
+	_ = r.o.Journal.Append(rec(ActApplyDone, Record{Commands: cmds, Result: "ok"}))
+	// 3. verify each fallback
+	r.rbSay(st, "verifying", "")
+	var failed []string
+	for _, id := range req.ids {
+		msg, ok := r.verifyFallback(ctx, env, id, st)
+		r.mu.Lock()
+		st.Verified[id] = msg
+		r.mu.Unlock()
+		if !ok {
+			failed = append(failed, fmt.Sprintf("%s: %s", r.o.Runbook.Integration(id).Name, msg))
+		}
+	}
+	if len(failed) > 0 {
+		finish(false, "fallback NOT verified: "+strings.Join(failed, "; "))
+		return
+	}
+	finish(true, fmt.Sprintf("verified mock in %s", r.o.Now().Sub(st.Requested).Round(100*time.Millisecond)))
+}
+
+// verifyFallback checks, retrying while machines settle, that id reports
+// mock again.
+func (r *Runner) verifyFallback(ctx context.Context, env *connect.Env, id string, st *RollbackStatus) (string, bool) {
+	c, ok := r.o.Runbook.Fallbacks[id]
+	if !ok {
+		c = Check{Call: "source", Want: []string{"mock"}}
+	}
+	s := &Step{ID: "rollback", Integration: id, Timeout: 90 * time.Second, Interval: 2 * time.Second}
+	x := &execution{r: r, s: s, env: env, by: st.By, vars: map[string]string{},
+		sink: func(line string) { r.rbSay(st, "", "%s", line) }}
+	deadline := r.o.Now().Add(s.Timeout)
+	name := r.o.Runbook.Integration(id).Name
+	for attempt := 1; ; attempt++ {
+		passed, final, msg := x.check(ctx, c)
+		r.rbSay(st, "", "%s check #%d: %s", name, attempt, msg)
+		if passed {
+			return msg, true
+		}
+		if final || !r.o.Now().Before(deadline) {
+			return msg, false
+		}
+		select {
+		case <-ctx.Done():
+			return "stopped", false
+		case <-time.After(s.Interval):
+		}
+	}
+}
+
+// rollbackState describes the flags and machines right now, for the
+// journal and for a half-done rollback.
+func (r *Runner) rollbackState(ctx context.Context, env *connect.Env, ids []string) string {
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	var parts []string
+	secrets, err := r.o.Stack.Platform.Secrets(cctx, env.App)
+	for _, id := range ids {
+		flag := r.o.Runbook.Integration(id).Flag
+		if err != nil {
+			parts = append(parts, flag+" unknown ("+err.Error()+")")
+			continue
+		}
+		f := integrations.FlagFrom(env.App, flag, secrets, r.o.Stack.Book)
+		desc := f.State.String()
+		if f.Detail != "" {
+			desc += " (" + f.Detail + ")"
+		}
+		parts = append(parts, flag+" "+desc)
+	}
+	ms, err := r.o.Stack.Platform.Machines(cctx, env.App)
+	if err != nil {
+		parts = append(parts, "machines unknown ("+err.Error()+")")
+	} else {
+		for _, m := range ms {
+			parts = append(parts, fmt.Sprintf("machine %s %s %s", m.ID, m.Region, m.State))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Suggest records rollbacks the guide's clock proposes, and starts the
+// automatic ones. It is given each environment's latest snapshot.
+func (r *Runner) Suggest(envName string, snap *integrations.Snapshot) {
+	persist := r.o.Runbook.Decision.Persist
+	var autos []Suggestion
+	r.mu.Lock()
+	// Forget suggestions whose breach is over.
+	r.suggestions = slices.DeleteFunc(r.suggestions, func(s Suggestion) bool {
+		if s.Env != envName {
+			return false
+		}
+		st := snap.Integration(s.Integration)
+		return st == nil || !slices.ContainsFunc(st.Breaches, func(b integrations.Breach) bool { return b.Since.Equal(s.Since) })
+	})
+	for _, st := range snap.Integrations {
+		if st.Def.Flag == "" || st.Flag.State != integrations.FlagTrue {
+			continue
+		}
+		for _, b := range st.Breaches {
+			if b.For(snap.At) < persist {
+				continue
+			}
+			s := Suggestion{Env: envName, App: snap.App, Integration: st.Def.ID, Since: b.Since,
+				Reason: fmt.Sprintf("%s: %s (the guide: roll back if issues persist > %s)", st.Def.Name, b.Text(snap.At), shortDur(persist))}
+			if r.dismissed[s.key()] || slices.ContainsFunc(r.suggestions, func(o Suggestion) bool { return o.key() == s.key() }) {
+				break
+			}
+			if st.Def.AutoRollback {
+				r.dismissed[s.key()] = true // once per breach
+				autos = append(autos, s)
+			} else {
+				r.suggestions = append(r.suggestions, s)
+			}
+			break
+		}
+	}
+	r.publishLocked()
+	r.mu.Unlock()
+	for _, s := range autos {
+		_, _ = r.Rollback(s.Env, []string{s.Integration}, false, r.o.Operator+" (auto-rollback: "+s.Reason+")", true)
+	}
+}
+
+// Dismiss declines a suggested rollback until the breach clears and comes
+// back; the journal records it.
+func (r *Runner) Dismiss(s Suggestion, by string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dismissed[s.key()] = true
+	r.suggestions = slices.DeleteFunc(r.suggestions, func(o Suggestion) bool { return o.key() == s.key() })
+	env := r.o.Stack.Env(s.Env)
+	_ = r.o.Journal.Append(r.record(nil, env, ActRollbackDismiss, Record{Operator: by, Step: "rollback", Note: "not now: " + s.Reason}))
+	r.publishLocked()
+}
+
+// Decide journals a walk through the decision tree.
+func (r *Runner) Decide(envName, by, path string) {
+	_ = r.o.Journal.Append(r.record(nil, r.o.Stack.Env(envName), ActDecision, Record{Operator: by, Note: path}))
+}
+
+// Watch feeds every environment's snapshots to Suggest until ctx ends.
+func (r *Runner) Watch(ctx context.Context) {
+	for _, e := range r.o.Stack.Envs {
+		sub := e.Watcher.Subscribe()
+		r.wg.Go(func() {
+			defer sub.Close()
+			for {
+				u, ok := sub.Next(ctx)
+				if !ok {
+					return
+				}
+				r.Suggest(e.Config.Name, u.Snap)
+			}
+		})
+	}
+}
+
+func shortDur(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return d.String()
+}

@@ -1,0 +1,219 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/runbook"
+)
+
+// target is the integration and environment an action applies to: the
+// focused pane, or in the checklist the selected step's.
+func (m *Model) target() (env, id string) {
+	env = m.cur().env.Config.Name
+	if m.mode == modeChecklist {
+		if st := m.selected(); st != nil && st.Step.Integration != "" {
+			return st.EnvName, st.Step.Integration
+		}
+	}
+	return env, m.defs()[m.focus].ID
+}
+
+// askRollback asks the runner for a rollback and opens its confirmation.
+func (m *Model) askRollback(env string, ids []string, emergency bool) tea.Cmd {
+	p, err := m.o.Runner.Rollback(env, ids, emergency, m.o.Operator, false)
+	if err != nil {
+		m.flash = err.Error()
+		return nil
+	}
+	m.asked = p.ID
+	m.run = m.o.Runner.State()
+	m.dlg = promptDialog(p)
+	return m.dlg.focusInput()
+}
+
+// lastRollback returns the newest rollback of integration id on env.
+func (m *Model) lastRollback(env, id string) *runbook.RollbackStatus {
+	if m.run == nil {
+		return nil
+	}
+	for i := len(m.run.Rollbacks) - 1; i >= 0; i-- {
+		rb := &m.run.Rollbacks[i]
+		if rb.Env == env && containsStr(rb.IDs, id) {
+			return rb
+		}
+	}
+	return nil
+}
+
+func containsStr(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// rollbackLine says where a rollback of the pane's integration stands:
+// each phase live, then the verified result and the time it took.
+func (m *Model) rollbackLine(env, id string, compact bool) (string, bool) {
+	rb := m.lastRollback(env, id)
+	if rb == nil || (!rb.Running() && m.now.Sub(rb.Ended) > 30*time.Minute) {
+		return "", false
+	}
+	st := &m.st
+	took := rb.Took(m.now).Round(100 * time.Millisecond)
+	label := "rollback "
+	if compact {
+		label = "rb   "
+	}
+	label = st.Label.Render(label)
+	switch {
+	case rb.Running():
+		last := ""
+		if len(rb.Lines) > 0 {
+			last = strings.TrimSpace(rb.Lines[len(rb.Lines)-1])
+		}
+		return label + st.Warn.Render(fmt.Sprintf("◌ %s %s", rb.Phase, took)) + st.Dim.Render(" · "+last), true
+	case rb.Phase == "verified":
+		return label + st.Live.Render("✓ "+rb.Result) + st.Dim.Render(fmt.Sprintf(" · %s by %s", rb.Ended.Local().Format("15:04:05"), rb.By)), true
+	}
+	return label + st.Bad.Render("✗ "+rb.Result), true
+}
+
+// breachLines say the thresholds over their limit.
+func breachLines(st *Styles, s *integrations.Status, now time.Time, compact bool) []string {
+	var out []string
+	for _, b := range s.Breaches {
+		label := "breach   "
+		if compact {
+			label = "over "
+		}
+		out = append(out, st.Label.Render(label)+st.Bad.Render("✗ "+b.Text(now)))
+	}
+	return out
+}
+
+// suggestion opens the guide's proposal to roll back, when one is pending
+// and nothing else is asked.
+func (m *Model) suggestion() {
+	if m.dlg != nil || m.run == nil || len(m.run.Suggestions) == 0 {
+		return
+	}
+	s := m.run.Suggestions[0]
+	d := &dialog{kind: dialogSuggest, title: "Roll back " + m.o.Runbook.Integration(s.Integration).Name + " on " + s.App + "?",
+		lines: []string{s.Reason}, proceed: "Roll back…", suggestion: s}
+	d.focus = d.cancelIndex()
+	d.cancel = "Not now"
+	m.dlg = d
+}
+
+// decisionDialog is the rollback decision tree, one question at a time.
+func (m *Model) decisionDialog() *dialog {
+	d := &dialog{kind: dialogDecision, branch: 0}
+	m.decisionStep(d)
+	return d
+}
+
+// decisionStep shows the current question of the tree.
+func (m *Model) decisionStep(d *dialog) {
+	tree := m.o.Runbook.Decision
+	b := tree.Branches[d.branch]
+	env, id := m.target()
+	d.title = fmt.Sprintf("%s: %s", tree.Question, b.Ask)
+	d.lines = []string{fmt.Sprintf("Yes → %s", b.Text)}
+	if b.OtherwiseText != "" {
+		d.lines = append(d.lines, "No → "+b.OtherwiseText)
+	} else {
+		d.lines = append(d.lines, "No → next question")
+	}
+	d.lines = append(d.lines, "", fmt.Sprintf("(on %s; the integration in focus: %s)", env, m.o.Runbook.Integration(id).Name))
+	d.cancel, d.proceed = "No", "Yes"
+	d.focus = d.cancelIndex()
+	d.warn = ""
+}
+
+// decisionAnswer follows the tree; it returns the command for the action
+// the answer leads to.
+func (m *Model) decisionAnswer(d *dialog, yes bool) tea.Cmd {
+	tree := m.o.Runbook.Decision
+	b := tree.Branches[d.branch]
+	env, id := m.target()
+	answer := "no"
+	if yes {
+		answer = "yes"
+	}
+	d.path = append(d.path, b.Ask+" "+answer)
+	action := ""
+	switch {
+	case yes:
+		action = b.Action
+	case b.Otherwise != "":
+		action = b.Otherwise
+	case d.branch+1 < len(tree.Branches):
+		d.branch++
+		m.decisionStep(d)
+		return nil
+	default:
+		action = "monitor"
+	}
+	m.o.Runner.Decide(env, m.o.Operator, strings.Join(d.path, " → ")+" → "+action)
+	m.dlg = nil
+	switch action {
+	case "rollback_one":
+		return m.askRollback(env, []string{id}, false)
+	case "rollback_all":
+		return m.askRollback(env, nil, true)
+	case "stop":
+		m.dlg = m.stopDialog()
+	case "monitor":
+		m.dlg = m.monitorDialog(env)
+	}
+	return nil
+}
+
+// stopDialog is the decision tree's STOP: contact the manager, with the
+// emergency contacts.
+func (m *Model) stopDialog() *dialog {
+	lines := []string{"Data loss risk: make no further change. Contact the Manager immediately.", ""}
+	group := ""
+	for _, c := range m.o.Runbook.Contacts {
+		if c.Group != group {
+			group = c.Group
+			lines = append(lines, group+":")
+		}
+		lines = append(lines, fmt.Sprintf("  %s: %s", c.Name, c.For))
+	}
+	d := &dialog{kind: dialogInfo, title: "STOP", lines: lines, proceed: "Close", warn: "STOP, contact the Manager immediately"}
+	d.focus = d.proceedIndex()
+	return d
+}
+
+// monitorDialog is "monitor, rollback if issues persist": the breaches and
+// their clocks against the guide's limit.
+func (m *Model) monitorDialog(env string) *dialog {
+	persist := m.o.Runbook.Decision.Persist
+	lines := []string{fmt.Sprintf("Monitor; the console proposes a rollback when a threshold stays breached for %s.", persist), ""}
+	for _, e := range m.envs {
+		if e.env.Config.Name != env {
+			continue
+		}
+		for _, s := range e.snap.Integrations {
+			for _, b := range s.Breaches {
+				left := persist - b.For(m.now)
+				lines = append(lines, fmt.Sprintf("%s: %s; %s left on the clock", s.Def.Name, b.Text(m.now), max(0, left).Round(time.Second)))
+			}
+		}
+	}
+	if len(lines) == 2 {
+		lines = append(lines, "No threshold is breached now.")
+	}
+	d := &dialog{kind: dialogInfo, title: "Monitor", lines: lines, proceed: "Close"}
+	d.focus = d.proceedIndex()
+	return d
+}
