@@ -13,6 +13,7 @@ import (
 	"github.com/hotdash/hotdash-console/integrations"
 	"github.com/hotdash/hotdash-console/integrations/chatwoot"
 	"github.com/hotdash/hotdash-console/integrations/config"
+	"github.com/hotdash/hotdash-console/integrations/fly"
 	"github.com/hotdash/hotdash-console/integrations/hotdash"
 	"github.com/hotdash/hotdash-console/integrations/sim"
 	"github.com/hotdash/hotdash-console/integrations/supabase"
@@ -26,7 +27,9 @@ type Options struct {
 	Sim sim.Options
 	// Getenv reads credentials (default os.Getenv).
 	Getenv func(string) string
-	Clock  integrations.Clock
+	// Environ is the environment flyctl runs with (default os.Environ()).
+	Environ []string
+	Clock   integrations.Clock
 }
 
 // Env is one environment with its live watcher.
@@ -108,8 +111,17 @@ func Build(o Options) (*Stack, error) {
 		}
 		st.Sim, st.Faults, st.Platform, st.Commands = env, env, env.Platform(), env.Commands()
 		st.Masker.Add(env.SecretValues()...)
+	case "flyctl":
+		f, err := fly.NewFlyctl(fly.FlyctlOptions{Binary: cfg.Fly.Binary, Env: o.Environ})
+		if err != nil {
+			return nil, err
+		}
+		st.Platform = f
 	default:
 		return nil, fmt.Errorf("platform %q is not available in this build", cfg.Platform)
+	}
+	if st.Sim == nil {
+		st.Masker.Add(st.credentialValues(o.Getenv)...)
 	}
 	if st.Commands == nil {
 		st.Commands = integrations.ShellRunner{}
@@ -126,6 +138,11 @@ func Build(o Options) (*Stack, error) {
 func (s *Stack) Start(ctx context.Context) error {
 	ctx, s.cancel = context.WithCancel(ctx)
 	o := s.opts
+	if f, ok := s.Platform.(*fly.Flyctl); ok {
+		if err := f.CheckAuth(ctx); err != nil {
+			return err
+		}
+	}
 	if s.Sim != nil {
 		if err := s.Sim.Start(ctx); err != nil {
 			return err
@@ -186,6 +203,31 @@ func (s *Stack) probes(e *Env, o Options) map[string]integrations.Probe {
 		}
 	}
 	return out
+}
+
+// credentialValues are the values of every credential variable the
+// configuration names, so they are masked wherever text is shown.
+func (s *Stack) credentialValues(getenv func(string) string) []string {
+	var names []string
+	add := func(sv config.Services) {
+		names = append(names, sv.Supabase.KeyEnv, sv.Supabase.DatabaseURLEnv, sv.Publer.KeyEnv, sv.Publer.WorkspaceEnv,
+			sv.Chatwoot.TokenEnv, sv.GA4.TokenEnv)
+	}
+	add(s.Config.Services)
+	for i := range s.Config.Environments {
+		add(s.Config.ServicesFor(&s.Config.Environments[i]))
+	}
+	names = append(names, s.Config.Fly.TokenEnv...)
+	var values []string
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if v := getenv(n); v != "" {
+			values = append(values, v)
+		}
+	}
+	return values
 }
 
 // migrations picks how the Supabase migration is checked for e.
