@@ -173,3 +173,16 @@ func activate(t *testing.T, st *connect.Stack, app, flag string) {
 }
 
 func keyBackspace() tea.KeyPressMsg { return tea.KeyPressMsg{Code: tea.KeyBackspace} }
+
+func TestLiveValueIsReadOnARunningMachine(t *testing.T) {
+	st, rb := testStack(t, "healthy")
+	s := newScreen(t, st, rb, 200, 50)
+	s.waitFor("IDEA_POOL_SUPABASE_ENABLED unset (off)")
+	s.press("v")
+	s.waitFor("IDEA_POOL_SUPABASE_ENABLED on hotdash-app (running machine): not set")
+	activate(t, st, sim.ProdApp, "IDEA_POOL_SUPABASE_ENABLED")
+	s.press("v")
+	s.waitFor("IDEA_POOL_SUPABASE_ENABLED on hotdash-app (running machine): true")
+	s.press("4", "v")
+	s.waitFor("Chatwoot (Customer Support) has no flag")
+}

@@ -27,6 +27,7 @@ type keyMap struct {
 	Rollback              key.Binding
 	Emergency             key.Binding
 	Decide                key.Binding
+	LiveValue             key.Binding
 }
 
 func defaultKeys() keyMap {
@@ -57,12 +58,13 @@ func defaultKeys() keyMap {
 		Rollback:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "roll back the focused integration")),
 		Emergency:   key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "emergency rollback of all")),
 		Decide:      key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "rollback decision tree")),
+		LiveValue:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "read the flag's live value (fly ssh)")),
 	}
 }
 
 // helpGroups returns the bindings shown by `?`, by column.
 func (k keyMap) helpGroups(demo bool) [][]key.Binding {
-	panes := []key.Binding{k.Next, k.Prev, k.Left, k.Right, k.Jump, k.Open, k.Env}
+	panes := []key.Binding{k.Next, k.Prev, k.Left, k.Right, k.Jump, k.Open, k.Env, k.LiveValue}
 	logs := []key.Binding{k.Filter, k.ClearFilter, k.Follow, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	run := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run the selected step"))
 	steps := []key.Binding{k.Checklist, run, k.Skip, k.NextStep, k.Rollback, k.Emergency, k.Decide}

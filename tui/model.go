@@ -4,6 +4,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -204,6 +205,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case runnerMsg:
 		m.onRunner()
 		return m, waitRunner(m.runCh)
+	case liveValueMsg:
+		m.flash = msg.text
+		return m, nil
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
@@ -240,6 +244,7 @@ func (m *Model) apply(i int, u integrations.Update) {
 
 func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
+	m.flash = "" // what the last action said is read once
 	if m.dlg != nil {
 		return m.dialogKey(msg)
 	}
@@ -271,6 +276,8 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Rollback) && m.run != nil:
 		env, id := m.target()
 		return m, m.askRollback(env, []string{id}, false)
+	case key.Matches(msg, k.LiveValue) && m.mode != modeChecklist:
+		return m, m.readLiveValue()
 	case key.Matches(msg, k.Help):
 		m.showHelp = true
 		return m, nil
@@ -458,4 +465,35 @@ func (m *Model) View() tea.View {
 	v.AltScreen = true
 	v.WindowTitle = fmt.Sprintf("hotdash-console · %s", m.cur().env.Config.Name)
 	return v
+}
+
+type liveValueMsg struct{ text string }
+
+// readLiveValue reads the focused integration's flag on a running machine
+// (`fly ssh console -C 'printenv NAME'`), the way the guide checks it.
+func (m *Model) readLiveValue() tea.Cmd {
+	d := m.defs()[m.focus]
+	app := m.cur().env.App
+	if d.Flag == "" {
+		m.flash = d.Name + " has no flag"
+		return nil
+	}
+	rd, ok := m.o.Stack.Platform.(integrations.EnvReader)
+	if !ok {
+		m.flash = "platform " + m.o.Stack.Platform.Name() + " cannot read live values: use fly ssh console -a " + app
+		return nil
+	}
+	m.flash = fmt.Sprintf("reading %s on a running machine of %s…", d.Flag, app)
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+		defer cancel()
+		v, err := rd.ReadEnv(ctx, app, d.Flag)
+		switch {
+		case err != nil:
+			return liveValueMsg{fmt.Sprintf("%s on %s: could not read it: %v", d.Flag, app, err)}
+		case v == "":
+			return liveValueMsg{fmt.Sprintf("%s on %s (running machine): not set", d.Flag, app)}
+		}
+		return liveValueMsg{fmt.Sprintf("%s on %s (running machine): %s", d.Flag, app, v)}
+	}
 }

@@ -106,6 +106,9 @@ func (m *Model) alerts() []string {
 	if snap.LogErr != "" {
 		add("logs", snap.LogErr)
 	}
+	for _, w := range m.o.Stack.Config.Warnings {
+		out = append(out, fit(m.st.Warn.Render("⚠ "+w), m.width))
+	}
 	return out
 }
 

@@ -30,6 +30,9 @@ type Config struct {
 
 	// File is where the config was read from.
 	File string `toml:"-"`
+	// Warnings are problems that do not stop the console: a file readable
+	// by others that names a token file.
+	Warnings []string `toml:"-"`
 }
 
 // Services are the outside services the console checks directly.
@@ -47,9 +50,12 @@ type Fly struct {
 	// (`fly secrets deploy`, the safe default) or "restart".
 	Apply string `toml:"apply"`
 	// TokenEnv names the variables holding the Fly token, first set wins.
-	TokenEnv    []string `toml:"token_env"`
-	MachinesURL string   `toml:"machines_url"`
-	LogsURL     string   `toml:"logs_url"`
+	TokenEnv []string `toml:"token_env"`
+	// TokenFile is a file holding the Fly token, used when no variable is
+	// set.
+	TokenFile   string `toml:"token_file"`
+	MachinesURL string `toml:"machines_url"`
+	LogsURL     string `toml:"logs_url"`
 }
 
 // Watch tunes the live engine.
@@ -106,6 +112,7 @@ type Chatwoot struct {
 type GA4 struct {
 	PropertyID string `toml:"property_id"`
 	TokenEnv   string `toml:"token_env"`
+	TokenFile  string `toml:"token_file"`
 }
 
 // IntegrationSettings override the runbook for one integration.
@@ -134,7 +141,51 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(path, data)
+	c, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	c.Warnings = permissionWarnings(c)
+	return c, nil
+}
+
+// permissionWarnings warns when a file readable by other users names a
+// token file, or a token file is readable by them.
+func permissionWarnings(c *Config) []string {
+	var files []string
+	for _, f := range []string{c.Fly.TokenFile, c.Services.GA4.TokenFile} {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	for _, e := range c.Environments {
+		if e.Services.GA4.TokenFile != "" {
+			files = append(files, e.Services.GA4.TokenFile)
+		}
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	var out []string
+	if st, err := os.Stat(c.File); err == nil && st.Mode().Perm()&0o044 != 0 {
+		out = append(out, fmt.Sprintf("%s is readable by other users (%s) and names a token file (%s): chmod 600 %s",
+			c.File, st.Mode().Perm(), strings.Join(files, ", "), c.File))
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.Mode().Perm()&0o044 != 0 {
+			out = append(out, fmt.Sprintf("token file %s is readable by other users (%s): chmod 600 %s", f, st.Mode().Perm(), f))
+		}
+	}
+	return out
+}
+
+// ReadToken reads a token file, trimmed.
+func ReadToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("token file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // Parse decodes and validates config data read from file.
@@ -289,6 +340,7 @@ func (c *Config) ServicesFor(e *Environment) Services {
 	pick(&s.Chatwoot.AccountEnv, o.Chatwoot.AccountEnv)
 	pick(&s.GA4.PropertyID, o.GA4.PropertyID)
 	pick(&s.GA4.TokenEnv, o.GA4.TokenEnv)
+	pick(&s.GA4.TokenFile, o.GA4.TokenFile)
 	return s
 }
 

@@ -115,3 +115,31 @@ func TestDefaultIsTheSimulatorWithTheRealAppNames(t *testing.T) {
 		t.Errorf("default: %+v", c)
 	}
 }
+
+func TestAConfigReadableByOthersNamingATokenFileWarns(t *testing.T) {
+	dir := t.TempDir()
+	token := filepath.Join(dir, "fly.token")
+	if err := os.WriteFile(token, []byte("fo1_x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "hotdash.toml")
+	data := "platform = \"machines\"\n[fly]\ntoken_file = \"" + token + "\"\n[[environment]]\nname = \"production\"\napp = \"hotdash-app\"\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 2 || !strings.Contains(c.Warnings[0], "is readable by other users (-rw-r--r--) and names a token file") || !strings.Contains(c.Warnings[1], "token file "+token+" is readable by other users") {
+		t.Errorf("warnings: %q", c.Warnings)
+	}
+	_ = os.Chmod(path, 0o600)
+	_ = os.Chmod(token, 0o600)
+	if c, _ := Load(path); len(c.Warnings) != 0 {
+		t.Errorf("after chmod 600: %q", c.Warnings)
+	}
+	if v, _ := ReadToken(token); v != "fo1_x" {
+		t.Errorf("token %q", v)
+	}
+}
