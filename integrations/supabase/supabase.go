@@ -1,5 +1,6 @@
 // Package supabase checks the Supabase project behind the idea pool: that
-// the idea_pool migration is applied, through PostgREST's table probe.
+// the idea_pool migration is applied, through PostgREST's table probe (REST)
+// or a direct database connection (Postgres).
 package supabase
 
 import (
@@ -28,9 +29,9 @@ func NewREST(url, key string, timeout time.Duration) *REST {
 	return &REST{http: httpc.New(url, timeout), key: key}
 }
 
-// CheckMigration asks for one row of the table: 200 means it exists; 404
-// with PGRST205 (or 42P01 on older PostgREST) means it does not; 401 is a
-// bad key.
+// CheckMigration asks for one row of the table: 200 with a JSON array
+// means it exists; 404 with PGRST205 (or 42P01 on older PostgREST) means it
+// does not; 401 is a bad key.
 func (r *REST) CheckMigration(ctx context.Context, table string) (bool, string, error) {
 	path := "/rest/v1/" + table
 	resp, err := r.http.R().SetContext(ctx).
@@ -48,6 +49,12 @@ func (r *REST) CheckMigration(ctx context.Context, table string) (bool, string, 
 	_ = json.Unmarshal(resp.Body(), &body)
 	switch {
 	case resp.StatusCode() == http.StatusOK:
+		// Anything but an array is not PostgREST (a web app answering
+		// every path, say): the table's existence is unknown.
+		var rows []json.RawMessage
+		if json.Unmarshal(resp.Body(), &rows) != nil || rows == nil {
+			return false, "", fmt.Errorf("GET %s: HTTP 200 but not a PostgREST answer (%s): check SUPABASE_URL", path, httpc.Snippet(resp.Body()))
+		}
 		return true, fmt.Sprintf("table %s exists (PostgREST answered 200)", table), nil
 	case resp.StatusCode() == http.StatusNotFound && (body.Code == "PGRST205" || body.Code == "42P01"):
 		return false, fmt.Sprintf("table %s is missing (PostgREST %s: %s)", table, body.Code, body.Message), nil
