@@ -6,10 +6,12 @@ package chatwoot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +34,10 @@ type Options struct {
 	RPS         float64
 	Retries     int
 	BaseBackoff time.Duration
+	// TokenEnv and AccountEnv name the variables the token and account
+	// come from, so a missing one is named (default CHATWOOT_API_KEY,
+	// CHATWOOT_ACCOUNT_ID).
+	TokenEnv, AccountEnv string
 }
 
 // Client is a Chatwoot API client.
@@ -58,6 +64,12 @@ func New(o Options) *Client {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
+	if o.TokenEnv == "" {
+		o.TokenEnv = "CHATWOOT_API_KEY"
+	}
+	if o.AccountEnv == "" {
+		o.AccountEnv = "CHATWOOT_ACCOUNT_ID"
+	}
 	return &Client{
 		o:       o,
 		http:    httpc.New(o.BaseURL, o.Timeout),
@@ -83,6 +95,11 @@ func (c *Client) get(ctx context.Context, path string, auth bool) (*resty.Respon
 	backoff := c.o.BaseBackoff
 	for try := 1; ; try++ {
 		if err := c.limiter.Wait(ctx); err != nil {
+			if ctx.Err() == nil {
+				// The limiter refuses at once when the next token would
+				// come after ctx's deadline.
+				return nil, fmt.Errorf("GET %s: timed out waiting for the request budget (%g/s)", path, c.o.RPS)
+			}
 			return nil, fmt.Errorf("GET %s: %s", path, httpc.Reason(err))
 		}
 		req := c.http.R().SetContext(ctx)
@@ -175,7 +192,7 @@ func (c *Client) OpenConversations(ctx context.Context) (Conversations, error) {
 	resp, err := c.get(ctx, path, true)
 	if err != nil {
 		if code := httpc.StatusCode(err); code == http.StatusUnauthorized {
-			return out, fmt.Errorf("authentication failed (401): %s", authReason(resp))
+			return out, authError{reason: authReason(resp)}
 		}
 		return out, err
 	}
@@ -197,6 +214,12 @@ func (c *Client) OpenConversations(ctx context.Context) (Conversations, error) {
 	return Conversations{Mine: m.Mine, Assigned: m.Assigned, Unassigned: m.Unassigned, All: m.All, Fetched: len(body.Data.Payload)}, nil
 }
 
+// authError is a 401 answer: the token, or its access to the account, was
+// rejected.
+type authError struct{ reason string }
+
+func (e authError) Error() string { return "authentication failed (401): " + e.reason }
+
 func authReason(resp *resty.Response) string {
 	if resp == nil {
 		return "unauthorized"
@@ -217,31 +240,50 @@ func (c *Client) Probe() integrations.Probe {
 		start := time.Now()
 		res = integrations.ProbeResult{Source: integrations.SourceLive, Answer: "chatwoot"}
 		defer func() { res.Latency = time.Since(start) }()
-		st, err := c.API(ctx)
-		if err != nil {
-			res.Err = err
+		// The three checks of the health script, at once: /api, /health and
+		// an authenticated conversations fetch.
+		var (
+			st           APIStatus
+			apiErr, hErr error
+			present      bool
+			conv         Conversations
+			convErr      error
+			wg           sync.WaitGroup
+			authed       = c.o.Token != "" && c.o.AccountID != ""
+		)
+		wg.Go(func() { st, apiErr = c.API(ctx) })
+		wg.Go(func() { present, hErr = c.Health(ctx) })
+		if authed {
+			wg.Go(func() { conv, convErr = c.OpenConversations(ctx) })
+		}
+		wg.Wait()
+		switch {
+		case apiErr != nil:
+			res.Err = apiErr
+			return res
+		case hErr != nil:
+			res.Err = hErr
+			return res
+		case c.o.Token == "":
+			res.Err = fmt.Errorf("%s is not set (health ok; authentication not checked)", c.o.TokenEnv)
+			res.Facts = map[integrations.DiagnosisCondition]bool{integrations.WhenCredentialsMissing: true}
+			return res
+		case c.o.AccountID == "":
+			res.Err = fmt.Errorf("%s is not set (health ok; conversations not checked)", c.o.AccountEnv)
+			res.Facts = map[integrations.DiagnosisCondition]bool{integrations.WhenCredentialsMissing: true}
+			return res
+		case convErr != nil:
+			res.Err = convErr
+			if errors.As(convErr, new(authError)) {
+				res.Facts = map[integrations.DiagnosisCondition]bool{integrations.WhenCredentialsMissing: true}
+			}
 			return res
 		}
 		parts := []string{"health ok"}
-		if present, err := c.Health(ctx); err != nil {
-			res.Err = err
-			return res
-		} else if !present {
+		if !present {
 			parts[0] = "health ok (/api; no /health)"
 		}
-		if c.o.Token == "" {
-			parts = append(parts, "auth not checked (no token)")
-		} else {
-			conv, err := c.OpenConversations(ctx)
-			if err != nil {
-				res.Err = err
-				if strings.Contains(err.Error(), "401") {
-					res.Facts = map[integrations.DiagnosisCondition]bool{integrations.WhenCredentialsMissing: true}
-				}
-				return res
-			}
-			parts = append(parts, "auth ok", fmt.Sprintf("%d open conversations", conv.All))
-		}
+		parts = append(parts, "auth ok", fmt.Sprintf("%d open conversations", conv.All))
 		if st.Version != "" {
 			parts = append(parts, "v"+st.Version)
 		}

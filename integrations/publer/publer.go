@@ -1,0 +1,358 @@
+// Package publer checks the Publer API the HotDash app posts to social
+// media through: that the API key and workspace are accepted, and how a
+// scheduled job is doing.
+//
+// Publer allows 100 requests per 2-minute window per user, shared with the
+// app itself, so the client never retries on its own: a 429 is reported at
+// once, with when the window resets.
+package publer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/httpc"
+)
+
+// DefaultBaseURL is Publer's API root.
+const DefaultBaseURL = "https://app.publer.com/api/v1"
+
+// Options configure a Client.
+type Options struct {
+	BaseURL     string // default DefaultBaseURL
+	APIKey      string // sent as "Authorization: Bearer-API <key>"
+	WorkspaceID string // sent as "Publer-Workspace-Id"
+	Timeout     time.Duration
+	// KeyEnv and WorkspaceEnv name the variables the key and workspace
+	// come from (default PUBLER_API_KEY and PUBLER_WORKSPACE_ID), so that
+	// errors say what the operator must set or check.
+	KeyEnv       string
+	WorkspaceEnv string
+}
+
+// Client is a Publer API client. It is safe for concurrent use.
+type Client struct {
+	o    Options
+	http *resty.Client
+}
+
+// New returns a client. Surrounding white space is removed from the key
+// and workspace ID: a pasted trailing newline would otherwise be rejected.
+func New(o Options) *Client {
+	if o.BaseURL == "" {
+		o.BaseURL = DefaultBaseURL
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.KeyEnv == "" {
+		o.KeyEnv = "PUBLER_API_KEY"
+	}
+	if o.WorkspaceEnv == "" {
+		o.WorkspaceEnv = "PUBLER_WORKSPACE_ID"
+	}
+	o.APIKey = strings.TrimSpace(o.APIKey)
+	o.WorkspaceID = strings.TrimSpace(o.WorkspaceID)
+	return &Client{o: o, http: httpc.New(o.BaseURL, o.Timeout)}
+}
+
+// Errors that an *Error matches with errors.Is.
+var (
+	ErrUnauthorized = errors.New("unauthorized") // 401: the API key was rejected
+	ErrForbidden    = errors.New("forbidden")    // 403: the workspace is missing or not allowed
+	ErrRateLimited  = errors.New("rate limited") // 429: the 2-minute budget is spent
+)
+
+// Error is an error answer from Publer, readable by an operator.
+type Error struct {
+	Op       string   // the call: "GET /users/me"
+	Status   int      // HTTP status
+	Messages []string // Publer's own words: its "errors" list, or its "error"
+	// Limit, Remaining and Reset are the rate-limit window from the
+	// X-RateLimit-* headers; -1 and the zero time when not sent.
+	Limit, Remaining int
+	Reset            time.Time
+	// Env is the variable the operator should check (the key's on 401,
+	// the workspace's on 403), or "".
+	Env string
+}
+
+func (e *Error) Error() string {
+	reason := strings.Join(e.Messages, "; ")
+	if reason == "" {
+		reason = http.StatusText(e.Status)
+	}
+	switch e.Status {
+	case http.StatusUnauthorized:
+		return fmt.Sprintf("Publer rejected the API key (401 %s): check %s", reason, e.Env)
+	case http.StatusForbidden:
+		return fmt.Sprintf("Publer refused the workspace (403 %s): check %s, and that the API key belongs to a member of that workspace", reason, e.Env)
+	case http.StatusTooManyRequests:
+		var window []string
+		if e.Limit >= 0 && e.Remaining >= 0 {
+			window = append(window, fmt.Sprintf("%d of %d left", e.Remaining, e.Limit))
+		} else if e.Remaining >= 0 {
+			window = append(window, fmt.Sprintf("%d left", e.Remaining))
+		}
+		if !e.Reset.IsZero() {
+			window = append(window, "resets at "+e.Reset.Local().Format("15:04:05"))
+		}
+		if len(window) == 0 {
+			window = append(window, reason+" (Publer allows 100 requests per 2 minutes)")
+		}
+		return fmt.Sprintf("%s: rate limited: %s", e.Op, strings.Join(window, ", "))
+	}
+	return fmt.Sprintf("%s: HTTP %d %s: %s", e.Op, e.Status, http.StatusText(e.Status), reason)
+}
+
+// Is makes errors.Is(err, ErrUnauthorized), ErrForbidden and ErrRateLimited
+// work on an *Error.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrUnauthorized:
+		return e.Status == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.Status == http.StatusForbidden
+	case ErrRateLimited:
+		return e.Status == http.StatusTooManyRequests
+	}
+	return false
+}
+
+// get makes one authenticated GET. A 429 is not retried: the window is the
+// whole budget, and the app shares it.
+func (c *Client) get(ctx context.Context, path string) (*resty.Response, error) {
+	switch {
+	case c.o.APIKey == "":
+		return nil, fmt.Errorf("%s is not set", c.o.KeyEnv)
+	case c.o.WorkspaceID == "":
+		return nil, fmt.Errorf("%s is not set", c.o.WorkspaceEnv)
+	}
+	op := "GET " + path
+	resp, err := c.http.R().SetContext(ctx).
+		SetHeader("Authorization", "Bearer-API "+c.o.APIKey).
+		SetHeader("Publer-Workspace-Id", c.o.WorkspaceID).
+		SetHeader("Accept", "application/json").
+		Get(path)
+	if err != nil || resp == nil {
+		return nil, httpc.Error(op, resp, err)
+	}
+	if resp.IsSuccess() {
+		return resp, nil
+	}
+	return nil, c.errorFrom(op, resp)
+}
+
+// errorFrom reads an error answer: {"errors":["..."]}, or {"error":"..."}
+// on 429, or whatever else came (a proxy's page).
+func (c *Client) errorFrom(op string, resp *resty.Response) *Error {
+	e := &Error{Op: op, Status: resp.StatusCode(), Limit: -1, Remaining: -1}
+	var body struct {
+		Errors json.RawMessage `json:"errors"`
+		Error  string          `json:"error"`
+	}
+	if json.Unmarshal(resp.Body(), &body) == nil {
+		var list []string
+		var one string
+		switch {
+		case json.Unmarshal(body.Errors, &list) == nil && len(list) > 0:
+			e.Messages = list
+		case json.Unmarshal(body.Errors, &one) == nil && one != "":
+			e.Messages = []string{one}
+		case body.Error != "":
+			e.Messages = []string{body.Error}
+		}
+	}
+	if e.Messages == nil {
+		if s := httpc.Snippet(resp.Body()); s != "" {
+			e.Messages = []string{s}
+		}
+	}
+	for i, m := range e.Messages {
+		e.Messages[i] = c.redact(m)
+	}
+	h := resp.Header()
+	if n, err := strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Limit"))); err == nil {
+		e.Limit = n
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Remaining"))); err == nil {
+		e.Remaining = n
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 64); err == nil && n > 0 {
+		e.Reset = time.Unix(n, 0)
+	}
+	switch e.Status {
+	case http.StatusUnauthorized:
+		e.Env = c.o.KeyEnv
+	case http.StatusForbidden:
+		e.Env = c.o.WorkspaceEnv
+	}
+	return e
+}
+
+// redact hides the API key should an answer ever echo it.
+func (c *Client) redact(s string) string {
+	if c.o.APIKey == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.o.APIKey, integrations.Mask)
+}
+
+// Me reads GET /users/me, the cheap authentication check, and returns the
+// user's name (their email when the name is empty).
+func (c *Client) Me(ctx context.Context) (name string, err error) {
+	resp, err := c.get(ctx, "/users/me")
+	if err != nil {
+		return "", err
+	}
+	var me struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+	}
+	if err := json.Unmarshal(resp.Body(), &me); err != nil {
+		return "", fmt.Errorf("GET /users/me: malformed answer: %s", c.redact(httpc.Snippet(resp.Body())))
+	}
+	if me.Name == "" {
+		return me.Email, nil
+	}
+	return me.Name, nil
+}
+
+// JobState is where a scheduled job stands.
+type JobState int
+
+// The job states. Publer's status words are not documented with certainty:
+// "complete" and "completed" mean Done, "failed" means Failed, anything
+// else means InProgress, and a non-empty failures map means Failed
+// whatever the word.
+const (
+	InProgress JobState = iota
+	Done
+	Failed
+)
+
+func (s JobState) String() string {
+	switch s {
+	case Done:
+		return "done"
+	case Failed:
+		return "failed"
+	}
+	return "in progress"
+}
+
+// JobStatus is GET /job_status/{job_id} read.
+type JobStatus struct {
+	Raw      string         // the status word as Publer sent it
+	State    JobState       // what it means
+	Failures map[string]any // payload.failures, when not empty
+}
+
+// JobStatus reads the status of the job Publer returned when a post was
+// scheduled.
+func (c *Client) JobStatus(ctx context.Context, jobID string) (JobStatus, error) {
+	jobID = strings.TrimSpace(jobID)
+	if jobID == "" {
+		return JobStatus{}, errors.New("no Publer job ID given")
+	}
+	path := "/job_status/" + url.PathEscape(jobID)
+	resp, err := c.get(ctx, path)
+	if err != nil {
+		return JobStatus{}, err
+	}
+	malformed := func() error {
+		return fmt.Errorf("GET %s: malformed answer: %s", path, c.redact(httpc.Snippet(resp.Body())))
+	}
+	var body struct {
+		Status  json.RawMessage `json:"status"`
+		Payload struct {
+			Failures json.RawMessage `json:"failures"`
+		} `json:"payload"`
+	}
+	if err := json.Unmarshal(resp.Body(), &body); err != nil {
+		return JobStatus{}, malformed()
+	}
+	var st JobStatus
+	if json.Unmarshal(body.Status, &st.Raw) != nil {
+		return JobStatus{}, malformed() // no status, or not a word
+	}
+	failures, ok := readFailures(body.Payload.Failures)
+	if !ok {
+		return JobStatus{}, malformed()
+	}
+	switch strings.ToLower(strings.TrimSpace(st.Raw)) {
+	case "complete", "completed":
+		st.State = Done
+	case "failed":
+		st.State = Failed
+	default:
+		st.State = InProgress
+	}
+	if len(failures) > 0 {
+		st.State, st.Failures = Failed, failures
+	}
+	return st, nil
+}
+
+// readFailures reads payload.failures: a map (by account or network), and
+// also an empty list or null, which mean none; a non-empty list is keyed
+// by position.
+func readFailures(raw json.RawMessage) (map[string]any, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, true
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) == nil {
+		return m, true
+	}
+	var list []any
+	if json.Unmarshal(raw, &list) == nil {
+		if len(list) == 0 {
+			return nil, true
+		}
+		m = make(map[string]any, len(list))
+		for i, v := range list {
+			m[strconv.Itoa(i)] = v
+		}
+		return m, true
+	}
+	return nil, false
+}
+
+// Probe checks that Publer accepts the API key and workspace (GET
+// /users/me). It says nothing of which source the app uses: that is the
+// app's job ID.
+func (c *Client) Probe() integrations.Probe {
+	return integrations.ProbeFunc(func(ctx context.Context) (res integrations.ProbeResult) {
+		start := time.Now()
+		defer func() { res.Latency = time.Since(start) }()
+		if _, err := c.Me(ctx); err != nil {
+			res.Err = err
+			if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) {
+				res.Facts = map[integrations.DiagnosisCondition]bool{integrations.WhenCredentialsMissing: true}
+			}
+			return res
+		}
+		res.Detail = "auth ok (workspace " + abbrev(c.o.WorkspaceID) + ")"
+		return res
+	})
+}
+
+// abbrev is the first four characters of an identifier and an ellipsis.
+func abbrev(s string) string {
+	r := []rune(s)
+	if len(r) > 4 {
+		r = r[:4]
+	}
+	return string(r) + "…"
+}
