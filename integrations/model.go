@@ -242,6 +242,11 @@ func (b Breach) For(now time.Time) time.Duration { return now.Sub(b.Since) }
 
 // Text says the breach in words: "error rate 3.2% > 1% for 4m".
 func (b Breach) Text(now time.Time) string {
+	return fmt.Sprintf("%s for %s", b.Plain(), shortDuration(b.For(now)))
+}
+
+// Plain says the breach without its age: "error rate 3.2% > 1%".
+func (b Breach) Plain() string {
 	t := b.Threshold
 	var v, limit string
 	if t.Kind == "count" {
@@ -249,7 +254,7 @@ func (b Breach) Text(now time.Time) string {
 	} else {
 		v, limit = percent(b.Value), percent(t.Max)
 	}
-	return fmt.Sprintf("%s %s > %s for %s", t.Name, v, limit, shortDuration(b.For(now)))
+	return fmt.Sprintf("%s %s > %s", t.Name, v, limit)
 }
 
 func percent(v float64) string {

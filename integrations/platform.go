@@ -116,3 +116,9 @@ type Op struct {
 
 // ErrNotFound is returned when an app does not exist on the platform.
 var ErrNotFound = errors.New("not found")
+
+// LogHistory gives the app's recent log lines at once (`fly logs
+// --no-tail`), for one-shot checks that cannot wait on a stream.
+type LogHistory interface {
+	RecentLogs(ctx context.Context, app string) ([]LogLine, error)
+}

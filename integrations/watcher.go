@@ -693,3 +693,32 @@ func (s *Subscription) close() {
 		close(s.done)
 	}
 }
+
+// Poll asks everything once, concurrently: the secrets, the machines,
+// every probe, and (when the platform keeps it) the recent log history.
+// One-shot checks use it instead of Run; it returns when all have answered
+// or timed out, so it takes about as long as the slowest call.
+func (w *Watcher) Poll(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { w.pollSecrets(ctx) })
+	wg.Go(func() { w.pollMachines(ctx) })
+	for i := range w.ints {
+		if w.o.Probes[w.ints[i].def.ID] != nil {
+			wg.Go(func() { w.CheckNow(ctx, i) })
+		}
+	}
+	if h, ok := w.o.Platform.(LogHistory); ok {
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, w.o.CallTimeout)
+			defer cancel()
+			lines, err := h.RecentLogs(cctx, w.o.App)
+			w.Ingest(lines)
+			if err != nil {
+				w.mu.Lock()
+				w.logErr = w.o.Masker.Mask(err.Error())
+				w.mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -49,11 +49,13 @@ type cli struct {
 	getenv         func(string) string
 	// runUI runs a Bubble Tea program; tests replace it.
 	runUI func(m tea.Model) error
+	// clock paces check --watch; tests replace it.
+	clock integrations.Clock
 }
 
 func main() {
 	c := &cli{
-		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, clock: integrations.RealClock{},
 		runUI: func(m tea.Model) error {
 			_, err := tea.NewProgram(m).Run()
 			return err
@@ -90,7 +92,11 @@ Usage:
   hotdash-console demo [--scenario NAME]  open the console on the simulator
   hotdash-console runbook lint [FILE]     check a runbook (default: the embedded guide)
   hotdash-console runbook show [FILE]     print a runbook as a checklist
-  hotdash-console report [--journal FILE] the activation report, in Markdown, from the journal
+  hotdash-console report [--journal FILE] [--since 7d]
+                                          the activation report, in Markdown, from the journal
+  hotdash-console check [--json] [--watch DUR] (--config FILE | --demo)
+                                          check every integration once (or every DUR): exit 0
+                                          when all are healthy, 1 when not, 2 on a usage error
 
 Flags:
   --config FILE     configuration (see config.toml.example); without it, the simulator
@@ -135,6 +141,9 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	cmd := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "check" {
+		return c.check(ctx, args)
 	}
 	var g globalFlags
 	fs := flag.NewFlagSet("hotdash-console", flag.ContinueOnError)

@@ -6,15 +6,19 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/hotdash/hotdash-console/integrations"
 	"github.com/hotdash/hotdash-console/integrations/chatwoot"
 	"github.com/hotdash/hotdash-console/integrations/config"
 	"github.com/hotdash/hotdash-console/integrations/fly"
+	"github.com/hotdash/hotdash-console/integrations/ga4"
 	"github.com/hotdash/hotdash-console/integrations/hotdash"
+	"github.com/hotdash/hotdash-console/integrations/publer"
 	"github.com/hotdash/hotdash-console/integrations/sim"
 	"github.com/hotdash/hotdash-console/integrations/supabase"
 )
@@ -68,6 +72,7 @@ type Stack struct {
 	Getenv func(string) string
 
 	opts   Options
+	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -136,7 +141,20 @@ func Build(o Options) (*Stack, error) {
 
 // Start starts the simulator (if any) and every environment's watcher.
 func (s *Stack) Start(ctx context.Context) error {
+	if err := s.Prepare(ctx); err != nil {
+		return err
+	}
+	for _, e := range s.Envs {
+		s.wg.Go(func() { e.Watcher.Run(s.ctx) })
+	}
+	return nil
+}
+
+// Prepare connects everything without starting the watchers: one-shot
+// checks poll them once instead.
+func (s *Stack) Prepare(ctx context.Context) error {
 	ctx, s.cancel = context.WithCancel(ctx)
+	s.ctx = ctx
 	o := s.opts
 	if f, ok := s.Platform.(*fly.Flyctl); ok {
 		if err := f.CheckAuth(ctx); err != nil {
@@ -175,34 +193,84 @@ func (s *Stack) Start(ctx context.Context) error {
 			MachinesInterval: w.MachinesInterval.Duration, CallTimeout: w.CallTimeout.Duration,
 			RingSize: w.LogBuffer,
 		})
-		s.wg.Go(func() { e.Watcher.Run(ctx) })
 	}
 	return nil
 }
 
-// probes builds each integration's probe for an environment.
+// probes builds each integration's probe for an environment: the app's
+// own answer for the source, and the service's own checks beside it.
 func (s *Stack) probes(e *Env, o Options) map[string]integrations.Probe {
 	svc := e.Services
-	chatwootURL := svc.Chatwoot.URL
+	timeout := s.Config.Watch.CallTimeout.Duration
+	chatwootURL, publerURL := svc.Chatwoot.URL, svc.Publer.URL
 	if s.Sim != nil {
-		chatwootURL = s.Sim.URL("chatwoot")
+		chatwootURL, publerURL = s.Sim.URL("chatwoot"), s.Sim.URL("publer")+"/api/v1"
 	}
 	out := map[string]integrations.Probe{}
 	for _, d := range o.Defs {
+		var p integrations.Probe
 		switch d.Source.Kind {
 		case "http":
-			out[d.ID] = e.Client.SourceProbe(d.Source)
+			p = e.Client.SourceProbe(d.Source)
 		case "chatwoot":
 			if chatwootURL == "" {
-				continue
+				p = failing("chatwoot.url is not configured")
+				break
 			}
-			out[d.ID] = chatwoot.New(chatwoot.Options{
+			p = chatwoot.New(chatwoot.Options{
 				BaseURL: chatwootURL, Token: o.Getenv(svc.Chatwoot.TokenEnv), AccountID: o.Getenv(svc.Chatwoot.AccountEnv),
-				Timeout: s.Config.Watch.CallTimeout.Duration,
+				TokenEnv: svc.Chatwoot.TokenEnv, AccountEnv: svc.Chatwoot.AccountEnv, Timeout: timeout,
 			}).Probe()
+		case "logs":
+			// The source is read from the app's logs; the probe checks the
+			// service the integration talks to.
+			if d.ID == "publer" {
+				p = publer.New(publer.Options{
+					BaseURL: publerURL, APIKey: o.Getenv(svc.Publer.KeyEnv), WorkspaceID: o.Getenv(svc.Publer.WorkspaceEnv),
+					KeyEnv: svc.Publer.KeyEnv, WorkspaceEnv: svc.Publer.WorkspaceEnv, Timeout: timeout,
+				}).Probe()
+			}
+		}
+		if d.ID == "ga4" && svc.GA4.PropertyID != "" && p != nil {
+			token := o.Getenv(svc.GA4.TokenEnv)
+			if token == "" && svc.GA4.TokenFile != "" {
+				token, _ = config.ReadToken(svc.GA4.TokenFile)
+			}
+			api := ga4.New(ga4.Options{PropertyID: svc.GA4.PropertyID, Token: token, TokenEnv: svc.GA4.TokenEnv, Timeout: timeout}).Probe()
+			p = both(p, api)
+		}
+		if p != nil {
+			out[d.ID] = p
 		}
 	}
 	return out
+}
+
+// failing is a probe that always reports the same problem: a service the
+// configuration does not say how to reach.
+func failing(why string) integrations.Probe {
+	return integrations.ProbeFunc(func(context.Context) integrations.ProbeResult {
+		return integrations.ProbeResult{Err: errors.New(why)}
+	})
+}
+
+// both runs two probes at once: the first says the source, the second adds
+// its detail; either one's failure fails the check.
+func both(source, extra integrations.Probe) integrations.Probe {
+	return integrations.ProbeFunc(func(ctx context.Context) integrations.ProbeResult {
+		var wg sync.WaitGroup
+		var x integrations.ProbeResult
+		wg.Go(func() { x = extra.Check(ctx) })
+		r := source.Check(ctx)
+		wg.Wait()
+		if x.Detail != "" {
+			r.Detail = strings.TrimPrefix(r.Detail+"; "+x.Detail, "; ")
+		}
+		if r.Err == nil && x.Err != nil {
+			r.Err = x.Err
+		}
+		return r
+	})
 }
 
 // credentialValues are the values of every credential variable the
@@ -230,9 +298,15 @@ func (s *Stack) credentialValues(getenv func(string) string) []string {
 	return values
 }
 
-// migrations picks how the Supabase migration is checked for e.
+// migrations picks how the Supabase migration is checked for e: a direct
+// Postgres connection when a database URL is set, else PostgREST.
 func (s *Stack) migrations(e *Env, o Options) (integrations.MigrationChecker, string) {
 	sb := e.Services.Supabase
+	if sb.DatabaseURLEnv != "" {
+		if dsn := o.Getenv(sb.DatabaseURLEnv); dsn != "" {
+			return supabase.NewPostgres(dsn, s.Config.Watch.CallTimeout.Duration), ""
+		}
+	}
 	url, key := o.Getenv(sb.URLEnv), o.Getenv(sb.KeyEnv)
 	switch {
 	case url == "":

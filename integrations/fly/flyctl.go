@@ -430,6 +430,28 @@ func decodeLogs(r io.Reader, out chan<- integrations.LogLine) error {
 	}
 }
 
+// RecentLogs is `fly logs -a APP --no-tail --json`: the recent lines,
+// at once.
+func (f *Flyctl) RecentLogs(ctx context.Context, app string) ([]integrations.LogLine, error) {
+	out, err := f.run(ctx, f.o.Timeout, nil, "logs", "-a", app, "--no-tail", "--json")
+	if err != nil {
+		return nil, notFound(err)
+	}
+	ch := make(chan integrations.LogLine, 1024)
+	var lines []integrations.LogLine
+	done := make(chan struct{})
+	go func() {
+		for l := range ch {
+			lines = append(lines, l)
+		}
+		close(done)
+	}()
+	err = decodeLogs(bytes.NewReader(out), ch)
+	close(ch)
+	<-done
+	return lines, err
+}
+
 // ReadEnv is `fly ssh console -a APP -C 'printenv NAME'`: the value the
 // running machine has, "" when it is not set.
 func (f *Flyctl) ReadEnv(ctx context.Context, app, name string) (string, error) {

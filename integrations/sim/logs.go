@@ -225,3 +225,23 @@ func (p *Platform) StreamLogs(ctx context.Context, appName string, sink func([]i
 		}
 	}
 }
+
+// RecentLogs returns the lines the app logged recently, parsed.
+func (p *Platform) RecentLogs(ctx context.Context, appName string) ([]integrations.LogLine, error) {
+	p.e.mu.Lock()
+	a, err := p.appLocked(appName)
+	if err != nil {
+		p.e.mu.Unlock()
+		return nil, err
+	}
+	raw := a.history.Slice()
+	p.e.mu.Unlock()
+	out := make([]integrations.LogLine, 0, len(raw))
+	for _, l := range raw {
+		var ll integrations.LogLine
+		if integrations.ParseFlyText([]byte(l), &ll) == nil {
+			out = append(out, ll)
+		}
+	}
+	return out, ctx.Err()
+}

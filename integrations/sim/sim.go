@@ -247,6 +247,7 @@ func (e *Env) Start(ctx context.Context) error {
 	for _, name := range e.AppNames() {
 		e.mu.Lock()
 		a := e.apps[name]
+		e.backfillLocked(a, 5*time.Minute)
 		for _, m := range a.machines {
 			e.startupLogsLocked(a, m)
 		}
@@ -254,6 +255,24 @@ func (e *Env) Start(ctx context.Context) error {
 		e.wg.Go(func() { e.traffic(ctx, name) })
 	}
 	return nil
+}
+
+// backfillLocked gives the app the log of the span before now, as if it
+// had been running: a console (or a one-shot check) opened on the
+// simulator sees recent history, as `fly logs` shows it.
+func (e *Env) backfillLocked(a *app, span time.Duration) {
+	n := min(int(e.o.LogRate*span.Seconds()), a.history.Cap())
+	if n <= 0 {
+		return
+	}
+	now := e.now
+	defer func() { e.now = now }()
+	start := now().Add(-span)
+	for i := range n {
+		at := start.Add(time.Duration(i) * span / time.Duration(n))
+		e.now = func() time.Time { return at }
+		e.activityLocked(a)
+	}
 }
 
 // Close stops the servers and the traffic.

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+
+	"github.com/hotdash/hotdash-console/integrations/config"
+	"github.com/hotdash/hotdash-console/integrations/connect"
+	"github.com/hotdash/hotdash-console/runbook"
+)
+
+// check is `hotdash-console check`: every integration's probes once (or
+// every --watch), compared with its thresholds and with the source its
+// flag implies. Read-only. Exit 0 when all are healthy, 1 when any is
+// not, 2 on a usage or configuration error.
+func (c *cli) check(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var gl globalFlags
+	gl.register(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	watch := fs.Duration("watch", 0, "repeat on this interval until interrupted")
+	demo := fs.Bool("demo", false, "check the simulator")
+	history := fs.String("history", "", "history file")
+	if err := fs.Parse(args); err != nil {
+		return usageError("check: %v (see --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("check: unexpected argument %q", fs.Arg(0))
+	}
+	if gl.config == "" && !*demo {
+		return usageError("check needs --config FILE (or --demo to check the simulator)")
+	}
+	if gl.config != "" && *demo {
+		return usageError("check: --demo and --config exclude each other")
+	}
+	if *watch < 0 || (*watch > 0 && *watch < time.Second) {
+		return usageError("check: --watch takes an interval of a second or more (--watch 1h)")
+	}
+	cfg, _, err := c.load(gl, *demo)
+	if err != nil {
+		return err
+	}
+	rb, _ := c.runbookFor(gl, cfg)
+	envName := cfg.DefaultEnv
+	if gl.env != "" {
+		envName = gl.env
+	}
+	histPath := *history
+	if histPath == "" {
+		jp, err := c.journalPath(gl, cfg, *demo)
+		if err != nil {
+			return err
+		}
+		name := "history.jsonl"
+		if *demo {
+			name = "demo-history.jsonl"
+		}
+		histPath = filepath.Join(filepath.Dir(jp), name)
+	}
+	stack, err := connect.Build(connect.Options{Config: cfg, Defs: rb.Integrations, Getenv: c.getenv})
+	if err != nil {
+		return exitError{2, err}
+	}
+	if err := stack.Prepare(ctx); err != nil {
+		return exitError{2, err}
+	}
+	defer stack.Close()
+	env := stack.Env(envName)
+	colour := c.colour()
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(c.stderr, "warning:", w)
+	}
+	var last runbook.CheckResult
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 2*cfg.Watch.CallTimeout.Duration)
+		last = runbook.RunCheck(cctx, env, c.clock.Now)
+		cancel()
+		if ctx.Err() != nil {
+			break
+		}
+		if err := runbook.AppendHistory(histPath, last); err != nil {
+			fmt.Fprintln(c.stderr, "warning:", err)
+		}
+		if *asJSON {
+			b, _ := json.Marshal(last)
+			fmt.Fprintln(c.stdout, string(b))
+		} else {
+			runbook.WriteTable(c.stdout, last, colour)
+		}
+		if *watch == 0 {
+			break
+		}
+		if !*asJSON {
+			fmt.Fprintf(c.stdout, "\nnext check at %s (every %s; history in %s)\n\n", c.clock.Now().Add(*watch).Local().Format("15:04:05"), *watch, histPath)
+		}
+		select {
+		case <-ctx.Done():
+		case <-c.clock.After(*watch):
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if !last.OK && !last.CheckedAt.IsZero() {
+		return exitError{1, fmt.Errorf("%s: %s", last.App, unhealthy(last))}
+	}
+	return nil
+}
+
+// unhealthy names the integrations that are not healthy, with their first
+// problem.
+func unhealthy(r runbook.CheckResult) string {
+	s := ""
+	for _, ic := range r.Integrations {
+		if ic.Healthy {
+			continue
+		}
+		if s != "" {
+			s += "; "
+		}
+		s += ic.Name
+		if len(ic.Problems) > 0 {
+			s += ": " + ic.Problems[0]
+		}
+	}
+	return s
+}
+
+// colour reports whether output goes to a terminal that wants colour.
+func (c *cli) colour() bool {
+	if _, off := os.LookupEnv("NO_COLOR"); off || c.getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := c.stdout.(*os.File)
+	return ok && term.IsTerminal(f.Fd())
+}
+
+// runbookFor loads the runbook the flags and configuration name.
+func (c *cli) runbookFor(g globalFlags, cfg *config.Config) (*runbook.Runbook, error) {
+	path := g.runbook
+	if path == "" {
+		path = cfg.Runbook
+	}
+	rb := runbook.Default()
+	if path != "" {
+		var err error
+		if rb, err = runbook.Load(path); err != nil {
+			return nil, exitError{2, err}
+		}
+	}
+	if err := rb.Configure(cfg); err != nil {
+		return nil, exitError{2, err}
+	}
+	if g.persist > 0 {
+		rb.Decision.Persist = g.persist
+	}
+	return rb, nil
+}

@@ -1,0 +1,198 @@
+package runbook
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/connect"
+)
+
+// CheckResult is one post-activation check of an environment: the object
+// `hotdash-console check --json` prints and the history file keeps.
+type CheckResult struct {
+	Env          string             `json:"env"`
+	App          string             `json:"app"`
+	CheckedAt    time.Time          `json:"checked_at"`
+	OK           bool               `json:"ok"`
+	Integrations []IntegrationCheck `json:"integrations"`
+}
+
+// IntegrationCheck is one integration in a check.
+type IntegrationCheck struct {
+	Name           string    `json:"name"`
+	Flag           FlagCheck `json:"flag"`
+	Source         string    `json:"source"`
+	ExpectedSource string    `json:"expected_source"`
+	Healthy        bool      `json:"healthy"`
+	ErrorRate      float64   `json:"error_rate"`
+	LatencyMS      float64   `json:"latency_ms"`
+	Problems       []string  `json:"problems"`
+}
+
+// FlagCheck is a flag in a check.
+type FlagCheck struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+}
+
+// RunCheck asks every integration's probes once, concurrently, with the app's
+// secrets and recent logs, and compares each with its thresholds and with
+// the source its flag implies. It never writes. The environment's watcher
+// must not be running (the stack is prepared, not started).
+func RunCheck(ctx context.Context, env *connect.Env, now func() time.Time) CheckResult {
+	env.Watcher.Poll(ctx)
+	snap := env.Watcher.Latest()
+	res := CheckResult{Env: env.Config.Name, App: env.App, CheckedAt: now().UTC(), OK: true}
+	for _, st := range snap.Integrations {
+		ic := judge(&st, snap)
+		res.OK = res.OK && ic.Healthy
+		res.Integrations = append(res.Integrations, ic)
+	}
+	return res
+}
+
+// judge decides whether one integration is healthy, and says why not in
+// the guide's words.
+func judge(st *integrations.Status, snap *integrations.Snapshot) IntegrationCheck {
+	ic := IntegrationCheck{
+		Name:           st.Def.ID,
+		Flag:           FlagCheck{Name: st.Flag.Name, State: st.Flag.State.String()},
+		Source:         st.Source.String(),
+		ExpectedSource: st.Expected.String(),
+		ErrorRate:      st.Rates.M15.Ratio(),
+		LatencyMS:      float64(st.Latency.Microseconds()) / 1000,
+		Problems:       []string{},
+	}
+	switch {
+	case st.CheckErr != "":
+		ic.Problems = append(ic.Problems, "check failed: "+st.CheckErr)
+	case st.Flag.State == integrations.FlagUnreadable:
+		ic.Problems = append(ic.Problems, "flag unreadable: "+st.Flag.Detail)
+	case st.Mismatch() && st.Expected == integrations.SourceLive:
+		ic.Problems = append(ic.Problems, fmt.Sprintf("on %s while %s says live", st.Source, flagWords(st)))
+	case st.Mismatch():
+		ic.Problems = append(ic.Problems, fmt.Sprintf("reports %s while %s says %s", st.Source, flagWords(st), st.Expected))
+	case st.Source == integrations.SourceUnknown && st.Def.Source.Kind == "logs":
+		// Seen only in the logs: not a problem until the logs say otherwise.
+	case st.Source == integrations.SourceUnknown && st.Expected != integrations.SourceUnknown:
+		ic.Problems = append(ic.Problems, "source unknown: the app's answer was neither live nor mock")
+	}
+	if len(ic.Problems) > 0 {
+		ic.Problems = append(ic.Problems, st.Diagnosis...)
+	}
+	for _, b := range st.Breaches {
+		ic.Problems = append(ic.Problems, fmt.Sprintf("%s over the last %s", b.Plain(), shortDur(b.Threshold.Window)))
+	}
+	if st.Flag.State == integrations.FlagStaged {
+		ic.Problems = append(ic.Problems, st.Flag.Name+" is staged, not deployed")
+	}
+	ic.Healthy = len(ic.Problems) == 0
+	return ic
+}
+
+func flagWords(st *integrations.Status) string {
+	if st.Flag.Name == "" {
+		return "the integration (no flag)"
+	}
+	return fmt.Sprintf("%s (%s)", st.Flag.Name, st.Flag.State)
+}
+
+// WriteTable prints a check for a person: one line per integration, and
+// its problems under it. colour adds ANSI colours.
+func WriteTable(w io.Writer, r CheckResult, colour bool) {
+	paint := func(code, s string) string {
+		if !colour {
+			return s
+		}
+		return "\x1b[" + code + "m" + s + "\x1b[0m"
+	}
+	verdict := paint("32", "OK")
+	if !r.OK {
+		verdict = paint("31", "NOT OK")
+	}
+	fmt.Fprintf(w, "%s · %s (%s) · %s\n\n", verdict, r.App, r.Env, r.CheckedAt.Local().Format("2006-01-02 15:04:05"))
+	fmt.Fprintf(w, "%-10s %-34s %-8s %-8s %7s %9s  %s\n", "", "FLAG", "SOURCE", "EXPECTED", "ERRORS", "LATENCY", "")
+	for _, ic := range r.Integrations {
+		mark := paint("32", "✓")
+		if !ic.Healthy {
+			mark = paint("31", "✗")
+		}
+		flag := ic.Flag.State
+		if ic.Flag.Name != "" {
+			flag = ic.Flag.Name + "=" + ic.Flag.State
+		}
+		fmt.Fprintf(w, "%-10s %-34s %-8s %-8s %6.1f%% %7.0fms  %s\n", ic.Name, flag, ic.Source, ic.ExpectedSource, ic.ErrorRate*100, ic.LatencyMS, mark)
+		for _, p := range ic.Problems {
+			fmt.Fprintf(w, "           %s\n", paint("33", "↳ "+p))
+		}
+	}
+}
+
+// AppendHistory adds a check to the history file (JSON lines).
+func AppendHistory(path string, r CheckResult) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("history %s: %w", path, err)
+	}
+	return f.Sync()
+}
+
+// History is the checks a history file holds, and what could not be read.
+type CheckHistory struct {
+	Checks   []CheckResult
+	Warnings []string
+}
+
+// ReadHistory reads a history file. A missing file is an empty history;
+// unreadable lines are skipped and reported, never fatal.
+func ReadHistory(path string) (*CheckHistory, error) {
+	h := &CheckHistory{}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return h, nil
+	}
+	if err != nil {
+		return h, fmt.Errorf("history: %w", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var r CheckResult
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.CheckedAt.IsZero() {
+			h.Warnings = append(h.Warnings, fmt.Sprintf("%s:%d: not a check result; skipped", path, n))
+			continue
+		}
+		h.Checks = append(h.Checks, r)
+	}
+	if err := sc.Err(); err != nil {
+		h.Warnings = append(h.Warnings, fmt.Sprintf("%s: %v", path, err))
+	}
+	return h, nil
+}

@@ -1,0 +1,120 @@
+package runbook
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotdash/hotdash-console/integrations/config"
+	"github.com/hotdash/hotdash-console/integrations/connect"
+	"github.com/hotdash/hotdash-console/integrations/sim"
+)
+
+// preparedStack is a simulator whose watchers are not running: a check
+// polls them once.
+func preparedStack(t *testing.T, scenario string, o sim.Options) *connect.Stack {
+	t.Helper()
+	o.Scenario, o.Seed, o.RestartTime = scenario, 9, 10*time.Millisecond
+	if o.LogRate == 0 {
+		o.LogRate = 20
+	}
+	cfg := config.Default()
+	cfg.Watch.CallTimeout.Duration = 3 * time.Second
+	st, err := connect.Build(connect.Options{Config: cfg, Defs: Default().Integrations, Sim: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+func TestCheckHealthyOnTheSimulator(t *testing.T) {
+	st := preparedStack(t, "healthy", sim.Options{})
+	r := RunCheck(context.Background(), st.Env("production"), time.Now)
+	if !r.OK || len(r.Integrations) != 4 || r.App != "hotdash-app" {
+		t.Fatalf("check: %+v", r)
+	}
+	for _, ic := range r.Integrations {
+		if !ic.Healthy || ic.Problems == nil {
+			t.Errorf("%s: %+v", ic.Name, ic)
+		}
+	}
+}
+
+func TestCheckNamesABreach(t *testing.T) {
+	st := preparedStack(t, "chatwoot-rate-limited", sim.Options{})
+	r := RunCheck(context.Background(), st.Env("production"), time.Now)
+	cw := r.Integrations[3]
+	if r.OK || cw.Healthy || len(cw.Problems) != 1 || !strings.HasPrefix(cw.Problems[0], "rate limited ") || !strings.HasSuffix(cw.Problems[0], "> 10% over the last 5 min") {
+		t.Fatalf("chatwoot: %+v", cw)
+	}
+}
+
+func TestCheckOnMockWhenLiveCarriesTheDiagnosis(t *testing.T) {
+	st := preparedStack(t, "missing-migration", sim.Options{})
+	ctx := context.Background()
+	p := st.Platform
+	_ = p.SetSecrets(ctx, "hotdash-app", map[string]string{"IDEA_POOL_SUPABASE_ENABLED": "true"}, true, nil)
+	secrets, _ := p.Secrets(ctx, "hotdash-app")
+	for _, s := range secrets {
+		if s.Name == "IDEA_POOL_SUPABASE_ENABLED" {
+			st.Book.Record("hotdash-app", s.Name, s.Digest, "true")
+		}
+	}
+	_ = p.Apply(ctx, "hotdash-app", 0, nil)
+	r := RunCheck(ctx, st.Env("production"), time.Now)
+	sb := r.Integrations[0]
+	if r.OK || sb.Healthy || sb.Source != "mock" || sb.ExpectedSource != "live" {
+		t.Fatalf("supabase: %+v", sb)
+	}
+	joined := strings.Join(sb.Problems, " | ")
+	if !strings.Contains(joined, "on mock while IDEA_POOL_SUPABASE_ENABLED (true) says live") || !strings.Contains(joined, "Migration missing") {
+		t.Errorf("problems: %q", sb.Problems)
+	}
+}
+
+func TestCheckIsConcurrent(t *testing.T) {
+	// The four probes each wait 200ms: together they take about as long as
+	// one, not four. (Measured properly by BenchmarkCheck; here only that
+	// nothing serialises them behind each other.)
+	st := preparedStack(t, "healthy", sim.Options{})
+	st.Sim.SetFaults(sim.Faults{Latency: 200 * time.Millisecond})
+	r := RunCheck(context.Background(), st.Env("production"), time.Now)
+	if !r.OK {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestHistoryAppendsAndToleratesBadLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	r := CheckResult{Env: "production", App: "hotdash-app", CheckedAt: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC), OK: true}
+	if err := AppendHistory(path, r); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	_, _ = f.WriteString("{not json\n")
+	f.Close()
+	r.CheckedAt = r.CheckedAt.Add(time.Hour)
+	_ = AppendHistory(path, r)
+	h, err := ReadHistory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Checks) != 2 || len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "history.jsonl:2: not a check result; skipped") {
+		t.Errorf("history: %d checks, %q", len(h.Checks), h.Warnings)
+	}
+	if h, err := ReadHistory(filepath.Join(t.TempDir(), "none.jsonl")); err != nil || len(h.Checks) != 0 {
+		t.Errorf("a missing history is empty: %v", err)
+	}
+	if err := os.Chmod(path, 0); err == nil && os.Getuid() != 0 {
+		if _, err := ReadHistory(path); err == nil {
+			t.Error("an unreadable history file must say so")
+		}
+	}
+}
