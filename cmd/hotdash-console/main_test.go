@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/hotdash/hotdash-console/integrations"
 )
 
 func testCLI() (*cli, *bytes.Buffer, *bytes.Buffer) {
@@ -18,6 +20,7 @@ func testCLI() (*cli, *bytes.Buffer, *bytes.Buffer) {
 		stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
 		getenv: func(string) string { return "" },
 		runUI:  func(tea.Model) error { return nil },
+		clock:  integrations.RealClock{},
 	}, &out, &errb
 }
 
@@ -144,6 +147,22 @@ func TestJournalLockedByAnotherConsoleIsAClearError(t *testing.T) {
 	close(release)
 	<-done
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "is in use by alice") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestMissingFlyTokenIsSaidPlainlyAtStart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "hotdash.toml")
+	_ = os.WriteFile(cfg, []byte("platform = \"machines\"\n[[environment]]\nname = \"production\"\napp = \"hotdash-app\"\n"), 0o600)
+	c, _, _ := testCLI()
+	err := c.run(context.Background(), []string{"--config", cfg, "--journal", filepath.Join(dir, "j.jsonl")})
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "no Fly token: set FLY_ACCESS_TOKEN or FLY_API_TOKEN") {
+		t.Errorf("err = %v", err)
+	}
+	_ = os.WriteFile(cfg, []byte("platform = \"flyctl\"\n[fly]\nbinary = \"/nonexistent/fly\"\n[[environment]]\nname = \"production\"\napp = \"hotdash-app\"\n"), 0o600)
+	err = c.run(context.Background(), []string{"--config", cfg, "--journal", filepath.Join(dir, "j.jsonl")})
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "flyctl not found") {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -122,6 +122,25 @@ func Build(o Options) (*Stack, error) {
 			return nil, err
 		}
 		st.Platform = f
+	case "machines":
+		token := ""
+		for _, name := range cfg.Fly.TokenEnv {
+			if token = o.Getenv(name); token != "" {
+				break
+			}
+		}
+		if token == "" && cfg.Fly.TokenFile != "" {
+			t, err := config.ReadToken(cfg.Fly.TokenFile)
+			if err != nil {
+				return nil, err
+			}
+			token = t
+		}
+		if token == "" {
+			return nil, fmt.Errorf("no Fly token: set %s (or fly.token_file in %s) for platform \"machines\"", strings.Join(cfg.Fly.TokenEnv, " or "), cfg.File)
+		}
+		st.Masker.Add(token, strings.TrimPrefix(token, "FlyV1 "))
+		st.Platform = fly.NewMachines(fly.MachinesOptions{BaseURL: cfg.Fly.MachinesURL, LogsURL: cfg.Fly.LogsURL, Token: token, Timeout: cfg.Watch.CallTimeout.Duration})
 	default:
 		return nil, fmt.Errorf("platform %q is not available in this build", cfg.Platform)
 	}
