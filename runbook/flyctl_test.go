@@ -132,7 +132,10 @@ url = "` + dev.URL + `"
 		return false
 	})
 	// The flag went in on stdin, never on a command line.
-	s, _ := flyfake.Load(state)
+	s, err := flyfake.Load(state)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range s.Calls {
 		if strings.Contains(strings.Join(c, " "), "=true") {
 			t.Errorf("a value on a command line: %q", c)

@@ -163,3 +163,16 @@ func (h *History) Summary() string {
 	}
 	return s
 }
+
+// LearnDigests records the flag digests a journal holds into book, so a
+// console or check that did not set them still reads true and false.
+func LearnDigests(records []Record, book *integrations.DigestBook) {
+	for _, rec := range records {
+		if rec.DryRun {
+			continue
+		}
+		for name, fd := range rec.Flags {
+			book.Record(rec.App, name, fd.Digest, fd.Value)
+		}
+	}
+}

@@ -700,3 +700,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Records returns the journal's records, for views that read its history.
+func (r *Runner) Records() []Record { return r.o.Journal.Records() }

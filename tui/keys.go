@@ -28,6 +28,7 @@ type keyMap struct {
 	Emergency             key.Binding
 	Decide                key.Binding
 	LiveValue             key.Binding
+	Health                key.Binding
 }
 
 func defaultKeys() keyMap {
@@ -59,6 +60,7 @@ func defaultKeys() keyMap {
 		Emergency:   key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "emergency rollback of all")),
 		Decide:      key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "rollback decision tree")),
 		LiveValue:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "read the flag's live value (fly ssh)")),
+		Health:      key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "monitoring schedule and check history")),
 	}
 }
 
@@ -68,7 +70,7 @@ func (k keyMap) helpGroups(demo bool) [][]key.Binding {
 	logs := []key.Binding{k.Filter, k.ClearFilter, k.Follow, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	run := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run the selected step"))
 	steps := []key.Binding{k.Checklist, run, k.Skip, k.NextStep, k.Rollback, k.Emergency, k.Decide}
-	general := []key.Binding{k.Back, k.Help, k.Quit}
+	general := []key.Binding{k.Health, k.Back, k.Help, k.Quit}
 	if demo {
 		general = append(general, k.Faults)
 	}

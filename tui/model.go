@@ -34,6 +34,8 @@ type Options struct {
 	// Runner executes the checklist; Operator is who this view is.
 	Runner   *runbook.Runner
 	Operator string
+	// HistoryPath is the check history the monitoring view reads.
+	HistoryPath string
 }
 
 type mode int
@@ -61,6 +63,8 @@ type Model struct {
 
 	showHelp   bool
 	showFaults bool
+	showHealth bool
+	health     healthState
 	faultSel   int
 	faultMsg   string
 
@@ -276,6 +280,13 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Rollback) && m.run != nil:
 		env, id := m.target()
 		return m, m.askRollback(env, []string{id}, false)
+	case key.Matches(msg, k.Health):
+		m.showHealth = !m.showHealth
+		m.health.read = time.Time{}
+		return m, nil
+	case m.showHealth && key.Matches(msg, k.Back):
+		m.showHealth = false
+		return m, nil
 	case key.Matches(msg, k.LiveValue) && m.mode != modeChecklist:
 		return m, m.readLiveValue()
 	case key.Matches(msg, k.Help):

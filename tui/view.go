@@ -40,6 +40,8 @@ func (m *Model) render() string {
 		body = m.helpView(bodyH)
 	case m.showFaults:
 		body = m.faultsView(bodyH)
+	case m.showHealth:
+		body = m.healthView(bodyH)
 	case m.mode == modeLog:
 		body = m.logView(bodyH)
 	case m.mode == modeChecklist:
@@ -147,7 +149,7 @@ func (m *Model) footer() string {
 		if m.o.Stack.Faults != nil {
 			binds = append(binds, k.Faults)
 		}
-		binds = append(binds, k.Help, k.Quit)
+		binds = append(binds, k.Health, k.Help, k.Quit)
 	}
 	var parts []string
 	for _, b := range binds {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -60,18 +59,25 @@ func (c *cli) check(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		name := "history.jsonl"
-		if *demo {
-			name = "demo-history.jsonl"
-		}
-		histPath = filepath.Join(filepath.Dir(jp), name)
+		histPath = historyPath(jp, *demo)
 	}
 	stack, err := connect.Build(connect.Options{Config: cfg, Defs: rb.Integrations, Getenv: c.getenv})
 	if err != nil {
 		return exitError{2, err}
 	}
+	// The flags' meaning comes from the digests the console recorded.
+	var records []runbook.Record
+	if jp, err := c.journalPath(gl, cfg, *demo); err == nil {
+		if loaded, err := runbook.ReadJournal(jp); err == nil {
+			records = loaded.Records
+			runbook.LearnDigests(records, stack.Book)
+		}
+	}
 	if err := stack.Prepare(ctx); err != nil {
 		return exitError{2, err}
+	}
+	if *demo {
+		restoreDemo(ctx, stack, records) // the demo's world as its journal left it
 	}
 	defer stack.Close()
 	env := stack.Env(envName)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -120,6 +121,7 @@ type globalFlags struct {
 	config, env, runbook, scenario, operator, journal string
 	version, help, dryRun, newJournal                 bool
 	persist                                           time.Duration
+	since                                             string
 }
 
 func (g *globalFlags) register(fs *flag.FlagSet) {
@@ -132,6 +134,7 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.newJournal, "new-journal", false, "start a new journal")
 	fs.BoolVar(&g.dryRun, "dry-run", false, "make no writes")
 	fs.DurationVar(&g.persist, "persist", 0, "breach persistence before a rollback is proposed")
+	fs.StringVar(&g.since, "since", "", "report: add the integration health of this period (7d)")
 	fs.BoolVar(&g.version, "version", false, "print the version")
 	fs.BoolVar(&g.help, "help", false, "show help")
 	fs.BoolVar(&g.help, "h", false, "show help")
@@ -266,7 +269,8 @@ func (c *cli) console(ctx context.Context, g globalFlags, demo bool) error {
 	if err := journal.Append(session); err != nil {
 		return err
 	}
-	m := tui.New(tui.Options{Stack: stack, Runbook: rb, Env: g.env, Scenario: cfg.Sim.Scenario, Runner: runner, Operator: operator})
+	m := tui.New(tui.Options{Stack: stack, Runbook: rb, Env: g.env, Scenario: cfg.Sim.Scenario, Runner: runner, Operator: operator,
+		HistoryPath: historyPath(journal.Path(), demo)})
 	defer m.Close()
 	err = c.runUI(m)
 	session.Time, session.Action, session.Note = time.Now().UTC(), runbook.ActSessionEnd, "console closed"
@@ -407,6 +411,30 @@ func (c *cli) report(g globalFlags) error {
 	if err != nil {
 		return exitError{2, err}
 	}
-	runbook.Report(c.stdout, rb, loaded, runbook.ReportOptions{Journal: path})
+	o := runbook.ReportOptions{Journal: path}
+	if g.since != "" {
+		since, err := config.ParseDuration(g.since)
+		if err != nil || since <= 0 {
+			return usageError("--since: %q is not a period (write it like 7d or 24h)", g.since)
+		}
+		hist, err := runbook.ReadHistory(historyPath(path, demo))
+		if err != nil {
+			return exitError{2, err}
+		}
+		env, _ := cfg.Env(cfg.DefaultEnv)
+		o.Extra = append(o.Extra, func(w io.Writer) {
+			runbook.WeeklyHealth(w, hist.Checks, loaded.Records, env.App, since, c.clock.Now(), hist.Warnings)
+		})
+	}
+	runbook.Report(c.stdout, rb, loaded, o)
 	return nil
+}
+
+// historyPath is the check history beside a journal.
+func historyPath(journal string, demo bool) string {
+	name := "history.jsonl"
+	if demo {
+		name = "demo-history.jsonl"
+	}
+	return filepath.Join(filepath.Dir(journal), name)
 }

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/fly/flyfake"
+	"github.com/hotdash/hotdash-console/runbook"
+)
+
+// The test binary doubles as the fake fly when run through a link named fly.
+func init() {
+	if os.Getenv(flyfake.StateEnv) != "" && filepath.Base(os.Args[0]) == "fly" {
+		os.Exit(flyfake.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+}
+
+func checkCLI(t *testing.T) (*cli, *strings.Builder, string) {
+	t.Helper()
+	c, _, _ := testCLI()
+	var out strings.Builder
+	c.stdout = &out
+	dir := t.TempDir()
+	c.getenv = func(k string) string {
+		if k == "XDG_STATE_HOME" {
+			return dir
+		}
+		return ""
+	}
+	return c, &out, dir
+}
+
+func TestCheckDemoJSONShapeAndExitZero(t *testing.T) {
+	c, out, dir := checkCLI(t)
+	hist := filepath.Join(dir, "h.jsonl")
+	if err := c.run(context.Background(), []string{"check", "--demo", "--json", "--history", hist, "--journal", filepath.Join(dir, "j.jsonl")}); err != nil {
+		t.Fatalf("healthy demo: %v", err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(out.String()), &obj); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, out)
+	}
+	for _, k := range []string{"env", "app", "checked_at", "ok", "integrations"} {
+		if _, ok := obj[k]; !ok {
+			t.Errorf("no %q in %s", k, out)
+		}
+	}
+	if _, err := time.Parse(time.RFC3339, obj["checked_at"].(string)); err != nil {
+		t.Errorf("checked_at: %v", err)
+	}
+	ints := obj["integrations"].([]any)
+	first := ints[0].(map[string]any)
+	for _, k := range []string{"name", "flag", "source", "expected_source", "healthy", "error_rate", "latency_ms", "problems"} {
+		if _, ok := first[k]; !ok {
+			t.Errorf("integration has no %q: %v", k, first)
+		}
+	}
+	if f := first["flag"].(map[string]any); f["name"] != "IDEA_POOL_SUPABASE_ENABLED" || f["state"] != "unset" {
+		t.Errorf("flag: %v", f)
+	}
+	if _, ok := first["problems"].([]any); !ok {
+		t.Errorf("problems is not a list: %v", first["problems"])
+	}
+	h, _ := runbook.ReadHistory(hist)
+	if len(h.Checks) != 1 {
+		t.Errorf("history has %d checks", len(h.Checks))
+	}
+}
+
+func TestCheckDegradedExitsOneNamingTheBreach(t *testing.T) {
+	c, out, dir := checkCLI(t)
+	err := c.run(context.Background(), []string{"check", "--demo", "--scenario", "chatwoot-rate-limited", "--journal", filepath.Join(dir, "j.jsonl")})
+	if exitCode(err) != 1 || !strings.Contains(err.Error(), "chatwoot: rate limited") {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(out.String(), "\x1b[") {
+		t.Error("colour when the output is not a terminal")
+	}
+	if !strings.Contains(out.String(), "NOT OK") || !strings.Contains(out.String(), "↳ rate limited") {
+		t.Errorf("table:\n%s", out)
+	}
+}
+
+func TestCheckUsageAndConfigErrorsExitTwo(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	_ = os.WriteFile(bad, []byte("platform = \"flyctl\"\nplatfrom = 1\n"), 0o600)
+	for _, args := range [][]string{
+		{"check"},
+		{"check", "--demo", "--config", bad},
+		{"check", "--config", bad},
+		{"check", "--demo", "--watch", "5ms"},
+		{"check", "--demo", "--bogus"},
+	} {
+		c, _, _ := checkCLI(t)
+		if err := c.run(context.Background(), args); exitCode(err) != 2 {
+			t.Errorf("%v: %v (exit %d)", args, err, exitCode(err))
+		}
+	}
+}
+
+// TestCheckOnMockWhenLiveExitsOne runs check against flyctl (a fake fly on
+// a fake app) where the flag is deployed true but the app serves mock: the
+// credentials the live path needs are gone.
+func TestCheckOnMockWhenLiveExitsOne(t *testing.T) {
+	dir := t.TempDir()
+	exe, _ := os.Executable()
+	fly := filepath.Join(dir, "fly")
+	_ = os.Symlink(exe, fly)
+	state := filepath.Join(dir, "state.json")
+	s := flyfake.NewState()
+	a := s.Apps["hotdash-app"]
+	delete(a.Secrets, "SUPABASE_SERVICE_KEY")
+	a.Secrets["IDEA_POOL_SUPABASE_ENABLED"] = &flyfake.Secret{Value: "true", Digest: "aa11bb22cc33dd44", Version: 2}
+	a.Version = 2
+	for _, m := range a.Machines {
+		m.Env = map[string]string{"IDEA_POOL_SUPABASE_ENABLED": "true"}
+		m.Version = 2
+	}
+	_ = flyfake.Save(state, s)
+	app := httptest.NewServer(flyfake.AppHandler(state, "hotdash-app"))
+	defer app.Close()
+	cfg := filepath.Join(dir, "hotdash.toml")
+	_ = os.WriteFile(cfg, []byte("platform = \"flyctl\"\n[fly]\nbinary = \""+fly+"\"\n[[environment]]\nname = \"production\"\napp = \"hotdash-app\"\nurl = \""+app.URL+"\"\nproduction = true\n[chatwoot]\nurl = \""+app.URL+"\"\n"), 0o600)
+	journal := filepath.Join(dir, "journal.jsonl")
+	j, _, _ := runbook.OpenJournal(journal, runbook.Holder{Operator: "alice"}, nil)
+	_ = j.Append(runbook.Record{Time: time.Now(), Operator: "alice", Action: runbook.ActWriteDone, App: "hotdash-app", Step: "1.2",
+		Flags: map[string]runbook.FlagDigest{"IDEA_POOL_SUPABASE_ENABLED": {Value: "true", Digest: "aa11bb22cc33dd44"}}})
+	j.Close()
+	t.Setenv(flyfake.StateEnv, state)
+	t.Setenv("FLY_ACCESS_TOKEN", "fo1_test")
+	c, out, _ := checkCLI(t)
+	err := c.run(context.Background(), []string{"check", "--config", cfg, "--journal", journal, "--json", "--history", filepath.Join(dir, "h.jsonl")})
+	if exitCode(err) != 1 {
+		t.Fatalf("err = %v\n%s", err, out)
+	}
+	var r runbook.CheckResult
+	if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
+		t.Fatal(err)
+	}
+	sb := r.Integrations[0]
+	if sb.Source != "mock" || sb.ExpectedSource != "live" || !strings.Contains(strings.Join(sb.Problems, "|"), "on mock while IDEA_POOL_SUPABASE_ENABLED (true) says live") {
+		t.Errorf("supabase: %+v", sb)
+	}
+	if !strings.Contains(strings.Join(sb.Problems, "|"), "Supabase creds missing") {
+		t.Errorf("the guide's diagnosis is missing: %q", sb.Problems)
+	}
+}
+
+func TestCheckWatchAppendsHistoryOnTheClock(t *testing.T) {
+	c, _, dir := checkCLI(t)
+	clk := integrations.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	c.clock = clk
+	hist := filepath.Join(dir, "h.jsonl")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		done <- c.run(ctx, []string{"check", "--demo", "--watch", "1h", "--history", hist, "--journal", filepath.Join(dir, "j.jsonl")})
+	}()
+	checks := func() int {
+		h, _ := runbook.ReadHistory(hist)
+		return len(h.Checks)
+	}
+	for want := 1; want <= 3; want++ {
+		deadline := time.Now().Add(20 * time.Second)
+		for checks() < want || clk.Waiters() == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("check %d never came", want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if want < 3 {
+			clk.Advance(time.Hour)
+		}
+	}
+	cancel()
+	<-done
+	h, _ := runbook.ReadHistory(hist)
+	if len(h.Checks) != 3 || h.Checks[1].CheckedAt.Sub(h.Checks[0].CheckedAt) != time.Hour {
+		t.Errorf("history: %d checks, first two %v apart", len(h.Checks), h.Checks[1].CheckedAt.Sub(h.Checks[0].CheckedAt))
+	}
+}
+
+func TestNoColorIsHonoured(t *testing.T) {
+	c, _, _ := checkCLI(t)
+	if c.colour() {
+		t.Error("colour for a buffer")
+	}
+	t.Setenv("NO_COLOR", "1")
+	c.stdout = os.Stdout
+	if c.colour() {
+		t.Error("colour with NO_COLOR set")
+	}
+}
