@@ -46,10 +46,13 @@ func (r *Runner) RunCriterion(id, by string) (*Prompt, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.mayActLocked(by); err != nil {
+		return nil, err
+	}
 	if err := r.idleLocked(); err != nil {
 		return nil, err
 	}
-	p := &Prompt{Kind: KindCriterion, Proceed: "Run the test", DryRun: r.o.DryRun, Step: "criterion:" + c.ID}
+	p := &Prompt{Kind: KindCriterion, Proceed: "Run the test", DryRun: r.o.DryRun, Step: "criterion:" + c.ID, By: by}
 	p.Title = fmt.Sprintf("Success criterion on %s (%s): %s", env.App, env.Config.Name, c.Text)
 	flag := d.Flag
 	switch c.Check {

@@ -14,12 +14,13 @@ import (
 
 // execution is one run of one step.
 type execution struct {
-	r      *Runner
-	s      *Step
-	env    *connect.Env
-	by     string
-	values map[string]string // confirmed inputs and secret values
-	vars   map[string]string // what earlier checks found (the job id)
+	r        *Runner
+	s        *Step
+	env      *connect.Env
+	by       string
+	approver string            // the second operator, on production writes
+	values   map[string]string // confirmed inputs and secret values
+	vars     map[string]string // what earlier checks found (the job id)
 	// sink takes what the execution says, when it is not a runbook step's
 	// (a rollback, a success criterion).
 	sink func(line string)
@@ -36,6 +37,9 @@ func (x *execution) say(format string, args ...any) {
 func (x *execution) journal(action string, rec Record) error {
 	if rec.Operator == "" {
 		rec.Operator = x.by
+	}
+	if rec.Approver == "" {
+		rec.Approver = x.approver
 	}
 	return x.r.o.Journal.Append(x.r.record(x.s, x.env, action, rec))
 }

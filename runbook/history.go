@@ -151,8 +151,8 @@ func Replay(rb *Runbook, journal string, loaded *Loaded, dryRun bool, book *inte
 
 // Summary is the line the console shows on resuming, or "".
 func (h *History) Summary() string {
-	if h == nil || h.Records == 0 {
-		return ""
+	if h == nil || (len(h.Steps) == 0 && h.InFlight == nil && h.Rollback == "") {
+		return "" // nothing was done: nothing to resume
 	}
 	s := fmt.Sprintf("Resumed from the journal: %d records, last at %s by %s.", h.Records, h.Last.Local().Format("15:04:05"), h.LastBy)
 	if h.InFlight != nil {

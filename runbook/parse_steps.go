@@ -43,6 +43,7 @@ type fileStep struct {
 	Dir         string            `toml:"dir"`
 	Confirm     string            `toml:"confirm"`
 	Note        string            `toml:"note"`
+	TwoPerson   *bool             `toml:"two_person"`
 }
 
 type fileCheck struct {
@@ -208,7 +209,7 @@ func (p *parser) step(rb *Runbook, i int, fs fileStep) *Step {
 		After: fs.After, Guide: fs.Guide, Expect: fs.Expect, IfNot: fs.IfNot, Warning: fs.Warning,
 		Value: fs.Value, Secrets: fs.Secrets, Values: fs.Values, Apply: fs.Apply, Mode: fs.Mode,
 		Timeout: fs.Timeout.Duration, Interval: fs.Interval.Duration, Window: fs.Window.Duration,
-		Command: fs.Command, Dir: fs.Dir, Confirm: fs.Confirm, Note: fs.Note,
+		Command: fs.Command, Dir: fs.Dir, Confirm: fs.Confirm, Note: fs.Note, TwoPerson: fs.TwoPerson,
 		Line: nthKeyLine(p.data, []string{"step", "id"}, i),
 	}
 	if s.Title == "" {

@@ -131,6 +131,11 @@ func (r *Runner) Rollback(envName string, ids []string, emergency bool, by strin
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !auto {
+		if err := r.mayActLocked(by); err != nil {
+			return nil, err
+		}
+	}
 	if rb := r.activeRollbackLocked(); rb != nil {
 		return nil, fmt.Errorf("a rollback on %s is under way", rb.App)
 	}
@@ -147,7 +152,7 @@ func (r *Runner) Rollback(envName string, ids []string, emergency bool, by strin
 	if emergency {
 		what = "EMERGENCY ROLLBACK of " + strings.Join(names, ", ")
 	}
-	p := &Prompt{Kind: KindRollback, Title: fmt.Sprintf("%s on %s (%s)", what, env.App, env.Config.Name), Proceed: "Roll back", DryRun: r.o.DryRun}
+	p := &Prompt{Kind: KindRollback, Title: fmt.Sprintf("%s on %s (%s)", what, env.App, env.Config.Name), Proceed: "Roll back", DryRun: r.o.DryRun, By: by}
 	for _, op := range r.rollbackOps(req) {
 		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(op)...)
 	}
@@ -452,6 +457,9 @@ func (r *Runner) Suggest(envName string, snap *integrations.Snapshot) {
 func (r *Runner) Dismiss(s Suggestion, by string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.mayActLocked(by) != nil {
+		return
+	}
 	r.dismissed[s.key()] = true
 	r.suggestions = slices.DeleteFunc(r.suggestions, func(o Suggestion) bool { return o.key() == s.key() })
 	env := r.o.Stack.Env(s.Env)
@@ -468,7 +476,7 @@ func (r *Runner) Decide(envName, by, path string) {
 func (r *Runner) Watch(ctx context.Context) {
 	for _, e := range r.o.Stack.Envs {
 		sub := e.Watcher.Subscribe()
-		r.wg.Go(func() {
+		r.watchers.Go(func() {
 			defer sub.Close()
 			for {
 				u, ok := sub.Next(ctx)

@@ -55,6 +55,9 @@ type StepStatus struct {
 	Deadline time.Time
 	Note     string
 	DryRun   bool
+	// Approver is the second operator who approved the write, or why the
+	// approval was waived.
+	Approver string
 }
 
 // Prompt is a confirmation the runner waits for. Every session sees it;
@@ -73,6 +76,13 @@ type Prompt struct {
 	Fields        []Field
 	Proceed       string // the label of the proceed choice
 	DryRun        bool
+	// By is who asked for it (the driver on a shared console).
+	By string
+	// NeedsApproval: a second operator approves the write (the two-person
+	// rule for production). Awaiting: the driver confirmed, the approval
+	// is awaited.
+	NeedsApproval bool
+	Awaiting      bool
 }
 
 // Field is a value a prompt asks for.
@@ -107,8 +117,12 @@ type State struct {
 	Suggestions []Suggestion
 	// Criteria are the success criteria as the journal shows them;
 	// Criterion is the one being run.
-	Criteria    []CriterionStatus
-	Criterion   string
+	Criteria  []CriterionStatus
+	Criterion string
+	// Shared is a console served to several operators; Seats says who is
+	// connected and who drives.
+	Shared      bool
+	Seats       []SeatInfo
 	Warnings    []string // journal problems that lost nothing
 	JournalPath string
 	Operator    string
@@ -155,7 +169,9 @@ type Runner struct {
 	seq     uint64
 	state   *State
 	subs    map[chan struct{}]struct{}
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // steps, rollbacks, criteria running
+	// watchers feed snapshots to Suggest (Watch); they end with its ctx.
+	watchers sync.WaitGroup
 	// lastApply is when each app was last applied, for the logs check.
 	lastApply   map[string]time.Time
 	rollbacks   []*RollbackStatus
@@ -163,11 +179,16 @@ type Runner struct {
 	suggestions []Suggestion
 	dismissed   map[string]bool
 	criterion   string // the success criterion being run
+	shared      bool
+	seats       []*Seat
+	seatSeq     uint64
+	driver      *Seat
 }
 
 type pendingRun struct {
 	rollback  *rollbackReq
 	criterion *criterionReq
+	answered  map[string]string // the driver's values, awaiting approval
 	step      *Step
 	fields    []Field
 	values    map[string]string // from the environment
@@ -281,6 +302,8 @@ func (r *Runner) publishLocked() {
 	s.Suggestions = slices.Clone(r.suggestions)
 	s.Criteria = Criteria(r.o.Runbook, r.o.Journal.Records())
 	s.Criterion = r.criterion
+	s.Shared = r.shared
+	s.Seats = r.presenceLocked()
 	for _, id := range r.order {
 		st := *r.steps[id]
 		st.Output = slices.Clone(st.Output)
@@ -323,6 +346,9 @@ func (r *Runner) Run(id, by string) (*Prompt, error) {
 	if s == nil {
 		return nil, fmt.Errorf("no step %q", id)
 	}
+	if err := r.mayActLocked(by); err != nil {
+		return nil, err
+	}
 	if err := r.canStartLocked(s); err != nil {
 		return nil, err
 	}
@@ -335,9 +361,11 @@ func (r *Runner) Run(id, by string) (*Prompt, error) {
 		return nil, err
 	}
 	if p == nil {
-		r.startLocked(s, by, nil, "")
+		r.startLocked(s, by, nil, "", "")
 		return nil, nil
 	}
+	p.By = by
+	p.NeedsApproval = r.needsApproval(s)
 	r.nextID++
 	p.ID = r.nextID
 	r.prompt = p
@@ -478,6 +506,12 @@ func (r *Runner) Answer(id uint64, a Answer) error {
 	if p == nil || p.ID != id {
 		return errors.New("that confirmation is no longer open")
 	}
+	if err := r.mayActLocked(a.By); err != nil {
+		return err
+	}
+	if p.Awaiting {
+		return fmt.Errorf("waiting for a second operator's approval")
+	}
 	if p.TypeToConfirm != "" && strings.TrimSpace(a.Typed) != p.TypeToConfirm {
 		return fmt.Errorf("type %s to confirm", p.TypeToConfirm)
 	}
@@ -518,15 +552,37 @@ func (r *Runner) Answer(id uint64, a Answer) error {
 	}
 	s := pend.step
 	env := r.env(s)
-	_ = r.o.Journal.Append(r.record(s, env, ActConfirm, Record{Operator: a.By, Commands: p.Lines, Result: "confirmed"}))
-	r.startLocked(s, a.By, values, values["note"])
+	approver := ""
+	if p.NeedsApproval {
+		if r.shared {
+			// The two-person rule: the driver proposes, another approves.
+			pend.answered = values
+			p.Awaiting = true
+			r.prompt = p
+			r.pending[id] = pend
+			_ = r.o.Journal.Append(r.record(s, env, ActConfirm, Record{Operator: a.By, Commands: p.Lines, Result: "proposed", Note: "waiting for a second operator's approval"}))
+			r.publishLocked()
+			return nil
+		}
+		approver = "waived: local console, no second operator (two_person is on for " + env.Config.Name + ")"
+	}
+	_ = r.o.Journal.Append(r.record(s, env, ActConfirm, Record{Operator: a.By, Commands: p.Lines, Result: "confirmed", Approver: approver}))
+	r.startLocked(s, a.By, values, values["note"], approver)
 	return nil
 }
 
-// CancelPrompt closes the open prompt; nothing is done.
+// CancelPrompt closes the open prompt; nothing is done. The driver or
+// the operator who asked for it may cancel it.
 func (r *Runner) CancelPrompt(id uint64, by, why string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.prompt == nil || r.prompt.ID != id || (r.mayActLocked(by) != nil && r.prompt.By != by) {
+		return
+	}
+	r.cancelPromptLocked(id, by, why)
+}
+
+func (r *Runner) cancelPromptLocked(id uint64, by, why string) {
 	if r.prompt == nil || r.prompt.ID != id {
 		return
 	}
@@ -553,6 +609,8 @@ func (r *Runner) Skip(id, by, reason string) error {
 	switch {
 	case s == nil:
 		return fmt.Errorf("no step %q", id)
+	case r.mayActLocked(by) != nil:
+		return r.mayActLocked(by)
 	case strings.TrimSpace(reason) == "":
 		return errors.New("a reason is required to skip a step")
 	case r.running == id:
@@ -566,6 +624,18 @@ func (r *Runner) Skip(id, by, reason string) error {
 	}
 	st.State, st.Ended, st.Operator, st.Note, st.Result = Skipped, rec.Time, by, reason, "skipped: "+reason
 	r.publishLocked()
+	return nil
+}
+
+// StopBy cancels the running step, if by may act.
+func (r *Runner) StopBy(by string) error {
+	r.mu.Lock()
+	if err := r.mayActLocked(by); err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	r.mu.Unlock()
+	r.Stop()
 	return nil
 }
 
@@ -599,23 +669,23 @@ func (r *Runner) record(s *Step, env *connect.Env, action string, rec Record) Re
 }
 
 // startLocked runs a step in the background.
-func (r *Runner) startLocked(s *Step, by string, values map[string]string, note string) {
+func (r *Runner) startLocked(s *Step, by string, values map[string]string, note, approver string) {
 	env := r.env(s)
 	st := r.steps[s.ID]
 	now := r.o.Now()
 	if strings.HasPrefix(st.Result, "interrupted: ") {
 		r.resume = "" // the operator is dealing with what was in flight
 	}
-	*st = StepStatus{Step: s, App: env.App, EnvName: env.Config.Name, State: Running, Started: now, Operator: by, Note: note, DryRun: r.o.DryRun}
+	*st = StepStatus{Step: s, App: env.App, EnvName: env.Config.Name, State: Running, Started: now, Operator: by, Note: note, DryRun: r.o.DryRun, Approver: approver}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.running, r.cancel = s.ID, cancel
-	_ = r.o.Journal.Append(r.record(s, env, ActStepStart, Record{Operator: by}))
+	_ = r.o.Journal.Append(r.record(s, env, ActStepStart, Record{Operator: by, Approver: approver}))
 	r.publishLocked()
-	x := &execution{r: r, s: s, env: env, by: by, values: values, vars: map[string]string{}}
+	x := &execution{r: r, s: s, env: env, by: by, approver: approver, values: values, vars: map[string]string{}}
 	r.wg.Go(func() {
 		defer cancel()
 		outcome := x.run(ctx)
-		r.finish(s, env, by, outcome)
+		r.finish(s, env, by, approver, outcome)
 	})
 }
 
@@ -627,9 +697,9 @@ type outcome struct {
 }
 
 // finish journals the outcome, then (and only then) shows it.
-func (r *Runner) finish(s *Step, env *connect.Env, by string, o outcome) {
+func (r *Runner) finish(s *Step, env *connect.Env, by, approver string, o outcome) {
 	act := map[StepState]string{Passed: ActStepPass, Failed: ActStepFail, Blocked: ActStepBlock}[o.state]
-	rec := r.record(s, env, act, Record{Operator: by, Result: o.result})
+	rec := r.record(s, env, act, Record{Operator: by, Result: o.result, Approver: approver})
 	jerr := r.o.Journal.Append(rec)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -678,10 +748,12 @@ func (r *Runner) setDeadline(id string, d time.Time) {
 	r.publishLocked()
 }
 
-// Close waits for a running step after cancelling it.
+// Close waits for a running step after cancelling it, and for the
+// watchers of Watch (whose context the caller ends first).
 func (r *Runner) Close() {
 	r.Stop()
 	r.wg.Wait()
+	r.watchers.Wait()
 }
 
 // Next returns the first step that can run now, or "".

@@ -74,6 +74,10 @@ type Step struct {
 	Confirm string
 	Note    string // the label of a required note; "" asks for an optional one
 
+	// TwoPerson overrides the environment's two-person rule for this
+	// step's writes (nil: the environment decides).
+	TwoPerson *bool
+
 	// Line is where the step starts in its file.
 	Line int
 }

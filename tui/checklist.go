@@ -29,6 +29,7 @@ func waitRunner(ch <-chan struct{}) tea.Cmd {
 // this session asked for, and closes one that was answered elsewhere.
 func (m *Model) onRunner() {
 	m.run = m.o.Runner.State()
+	m.sharedPrompt()
 	// Stepping through: when the step this view started finishes well, go
 	// on to the next one.
 	if m.advance != "" {
@@ -43,7 +44,7 @@ func (m *Model) onRunner() {
 	}
 	p := m.run.Prompt
 	switch {
-	case p == nil && m.dlg != nil && m.dlg.kind == dialogPrompt:
+	case p == nil && m.dlg != nil && (m.dlg.kind == dialogPrompt || m.dlg.kind == dialogWatch || m.dlg.kind == dialogApprove):
 		m.dlg = nil
 	case p != nil && (m.dlg == nil || m.dlg.promptID != p.ID) && m.asked == p.ID:
 		m.dlg = promptDialog(p)
@@ -169,6 +170,9 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	d := m.dlg
 	res, cmd := d.key(msg)
 	switch res {
+	case dialogHidden:
+		m.dlg = nil
+		m.deferred = d.promptID
 	case dialogCancelled:
 		m.dlg = nil
 		switch d.kind {
@@ -178,14 +182,28 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case dialogSuggest:
 			m.o.Runner.Dismiss(d.suggestion, m.o.Operator)
 			m.flash = "not now: the console asks again if the breach clears and comes back"
+		case dialogApprove:
+			if err := m.o.Runner.Reject(d.promptID, m.o.Operator, "rejected at "+m.o.Operator+"'s console"); err != nil {
+				m.flash = err.Error()
+			} else {
+				m.flash = "rejected: nothing was done"
+			}
+		case dialogWatch:
+			m.hidden = d.promptID // watch it from the status line instead
 		case dialogDecision:
 			m.dlg = d
 			return m, m.decisionAnswer(d, false)
 		}
 	case dialogProceeded:
 		switch d.kind {
-		case dialogInfo:
+		case dialogInfo, dialogWatch:
 			m.dlg = nil
+			m.hidden = d.promptID
+		case dialogApprove:
+			m.dlg = nil
+			if err := m.o.Runner.Approve(d.promptID, m.o.Operator); err != nil {
+				m.flash = err.Error()
+			}
 		case dialogDecision:
 			return m, m.decisionAnswer(d, true)
 		case dialogSuggest:
@@ -197,6 +215,13 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			if err := m.o.Runner.Answer(d.promptID, runbook.Answer{Typed: typed, Values: values, By: m.o.Operator}); err != nil {
 				d.err = err.Error()
 				m.advance = ""
+				return m, nil
+			}
+			if p := m.o.Runner.State().Prompt; p != nil && p.ID == d.promptID && p.Awaiting {
+				// The two-person rule: keep the proposal in view until a
+				// second operator approves it.
+				d.awaiting = true
+				d.warn = "Proposed: waiting for a second operator's approval (esc withdraws it)"
 				return m, nil
 			}
 			m.dlg = nil
@@ -222,7 +247,9 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 // quit quits, asking first when a step is running or a prompt is open.
 func (m *Model) quit() (tea.Model, tea.Cmd) {
-	if m.o.Runner == nil || !m.o.Runner.Busy() {
+	// A shared console's engine outlives any one session: leaving stops
+	// nothing (an open confirmation of this operator's is cancelled).
+	if m.o.Runner == nil || m.o.Seat != nil || !m.o.Runner.Busy() {
 		return m, tea.Quit
 	}
 	what := "a confirmation is open"
@@ -268,7 +295,7 @@ func (m *Model) checklistIn(w, h int) string {
 	st := &m.st
 	run := m.run
 	var head []string
-	info := []string{"journal " + run.JournalPath, "operator " + run.Operator}
+	info := []string{"journal " + run.JournalPath, "operator " + m.o.Operator}
 	if run.DryRun {
 		info = append(info, st.Demo.Render(" DRY RUN: no writes "))
 	}

@@ -29,6 +29,8 @@ type keyMap struct {
 	Decide                key.Binding
 	LiveValue             key.Binding
 	Health                key.Binding
+	Control               key.Binding
+	Approve               key.Binding
 }
 
 func defaultKeys() keyMap {
@@ -61,6 +63,8 @@ func defaultKeys() keyMap {
 		Decide:      key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "rollback decision tree")),
 		LiveValue:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "read the flag's live value (fly ssh)")),
 		Health:      key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "monitoring schedule and check history")),
+		Control:     key.NewBinding(key.WithKeys("ctrl+t"), key.WithHelp("ctrl+t", "take / hand over control (shared)")),
+		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "review a proposal to approve (shared)")),
 	}
 }
 
@@ -70,7 +74,7 @@ func (k keyMap) helpGroups(demo bool) [][]key.Binding {
 	logs := []key.Binding{k.Filter, k.ClearFilter, k.Follow, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	run := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run the selected step"))
 	steps := []key.Binding{k.Checklist, run, k.Skip, k.NextStep, k.Rollback, k.Emergency, k.Decide}
-	general := []key.Binding{k.Health, k.Back, k.Help, k.Quit}
+	general := []key.Binding{k.Health, k.Control, k.Approve, k.Back, k.Help, k.Quit}
 	if demo {
 		general = append(general, k.Faults)
 	}

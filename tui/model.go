@@ -36,6 +36,8 @@ type Options struct {
 	Operator string
 	// HistoryPath is the check history the monitoring view reads.
 	HistoryPath string
+	// Seat is this view's seat on a shared console (nil: a local one).
+	Seat *runbook.Seat
 }
 
 type mode int
@@ -79,14 +81,16 @@ type Model struct {
 	histPos   int
 
 	// the checklist
-	run     *runbook.State
-	runCh   <-chan struct{}
-	runStop func()
-	sel     int     // selected step
-	dlg     *dialog // the open dialog
-	asked   uint64  // the runner prompt this view asked for
-	advance string  // the step this view started: on passing, select the next
-	flash   string  // the last thing an action said
+	run      *runbook.State
+	runCh    <-chan struct{}
+	runStop  func()
+	sel      int     // selected step
+	dlg      *dialog // the open dialog
+	asked    uint64  // the runner prompt this view asked for
+	advance  string  // the step this view started: on passing, select the next
+	hidden   uint64  // another operator's prompt this view chose not to watch
+	deferred uint64  // another operator's proposal this view set aside
+	flash    string  // the last thing an action said
 }
 
 // envView is one environment's live state as this view has received it.
@@ -280,6 +284,18 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Rollback) && m.run != nil:
 		env, id := m.target()
 		return m, m.askRollback(env, []string{id}, false)
+	case key.Matches(msg, k.Control) && m.o.Seat != nil:
+		if m.o.Seat.Driving() {
+			m.o.Seat.Release()
+			m.flash = "you handed over control: nobody drives until someone presses ctrl+t"
+		} else {
+			m.o.Seat.TakeControl()
+			m.flash = "you drive now"
+		}
+		return m, nil
+	case key.Matches(msg, k.Approve) && m.run != nil && m.run.Prompt != nil && m.run.Prompt.Awaiting:
+		m.dlg = m.approvalDialog(m.run.Prompt)
+		return m, nil
 	case key.Matches(msg, k.Health):
 		m.showHealth = !m.showHealth
 		m.health.read = time.Time{}

@@ -31,6 +31,7 @@ type dialog struct {
 	step     string
 	cancel   string // the label of the cancel choice; "Cancel" unless said
 
+	awaiting   bool               // dialogPrompt: proposed, waiting for approval
 	suggestion runbook.Suggestion // dialogSuggest
 	branch     int                // dialogDecision: the question asked
 	path       []string           // dialogDecision: the answers so far
@@ -45,6 +46,8 @@ const (
 	dialogSuggest  // the guide's clock proposes a rollback
 	dialogDecision // the rollback decision tree
 	dialogInfo     // something to read, then close
+	dialogWatch    // another operator's confirmation, watched
+	dialogApprove  // another operator's proposal, to approve or reject
 )
 
 type dialogInput struct {
@@ -148,14 +151,24 @@ const (
 	dialogOpen dialogResult = iota
 	dialogCancelled
 	dialogProceeded
+	dialogHidden
 )
 
 // key handles a key; it reports whether the dialog was cancelled or
 // proceeded.
 func (d *dialog) key(msg tea.KeyPressMsg) (dialogResult, tea.Cmd) {
 	last := d.proceedIndex()
+	if d.awaiting {
+		if msg.String() == "esc" {
+			return dialogCancelled, nil
+		}
+		return dialogOpen, nil
+	}
 	switch msg.String() {
 	case "esc":
+		if d.kind == dialogApprove {
+			return dialogHidden, nil // not now: the proposal stays open
+		}
 		return dialogCancelled, nil
 	case "y":
 		if d.kind == dialogDecision {
@@ -232,6 +245,9 @@ func (d *dialog) view(st *Styles, w int) string {
 		b = append(b, st.Bad.Render("⚠ "+d.warn), "")
 	}
 	for i, in := range d.inputs {
+		if d.awaiting {
+			break
+		}
 		label := in.label
 		if i == d.focus {
 			label = st.Input.Render("› " + label)
@@ -258,7 +274,9 @@ func (d *dialog) view(st *Styles, w int) string {
 	if !d.ready() {
 		proceed = " " + d.proceed + " (type the app name) "
 	}
-	if d.kind == dialogInfo {
+	if d.awaiting {
+		b = append(b, st.Dim.Render("[ esc withdraws the proposal ]"))
+	} else if d.kind == dialogInfo || d.kind == dialogWatch {
 		b = append(b, ps.Render("["+proceed+"]"))
 	} else {
 		b = append(b, cs.Render("["+cancel+"]")+"   "+ps.Render("["+proceed+"]"))

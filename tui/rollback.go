@@ -217,3 +217,42 @@ func (m *Model) monitorDialog(env string) *dialog {
 	d.focus = d.proceedIndex()
 	return d
 }
+
+// sharedPrompt shows another operator's open confirmation: watched while
+// they answer it, offered for approval once they propose it. The driver's
+// own waiting is said in its dialog.
+func (m *Model) sharedPrompt() {
+	p := m.run.Prompt
+	if p == nil || !m.run.Shared {
+		return
+	}
+	if p.By == m.o.Operator {
+		return // the proposer's own dialog says where it stands
+	}
+	if m.dlg != nil && m.dlg.promptID == p.ID && (m.dlg.kind == dialogApprove || !p.Awaiting) {
+		return
+	}
+	if (!p.Awaiting && m.hidden == p.ID) || (p.Awaiting && m.deferred == p.ID) {
+		return // set aside by this operator: the footer and a bring it back
+	}
+	if m.dlg != nil && m.dlg.kind != dialogWatch {
+		return // this operator is busy with a dialog of their own
+	}
+	if p.Awaiting {
+		m.dlg = m.approvalDialog(p)
+		return
+	}
+	d := &dialog{kind: dialogWatch, title: p.By + " is confirming: " + p.Title, lines: p.Lines, lead: "It would do exactly:",
+		proceed: "Hide", promptID: p.ID, warn: p.Warning}
+	d.focus = d.proceedIndex()
+	m.dlg = d
+}
+
+// approvalDialog asks this operator to approve another's proposal.
+func (m *Model) approvalDialog(p *runbook.Prompt) *dialog {
+	d := &dialog{kind: dialogApprove, title: p.By + " proposes: " + p.Title, lines: p.Lines, lead: "Approving does exactly this, now:",
+		proceed: "Approve", cancel: "Reject", promptID: p.ID,
+		warn: "Two-person rule: " + p.By + " confirmed it; a second operator approves production writes"}
+	d.focus = d.cancelIndex()
+	return d
+}

@@ -8,6 +8,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/hotdash/hotdash-console/runbook"
 )
 
 var contextBackground = context.Background()
@@ -67,6 +69,14 @@ func (m *Model) header() string {
 	if m.run != nil && m.run.DryRun {
 		left += " " + st.Demo.Render(" DRY RUN ")
 	}
+	if m.run != nil && m.run.Shared {
+		who := runbook.Presence(m.run.Seats)
+		if m.o.Seat != nil && m.o.Seat.Driving() {
+			left += " " + st.Live.Render("▶ you drive") + st.Dim.Render(" ("+who+")")
+		} else {
+			left += " " + st.Warn.Render("◉ "+who)
+		}
+	}
 	for i, e := range m.envs {
 		name := e.env.Config.Name
 		if m.width >= 120 {
@@ -119,6 +129,9 @@ func (m *Model) footer() string {
 	if m.flash != "" && m.dlg == nil && !m.filtering {
 		return fit(st.Warn.Render(m.flash), m.width)
 	}
+	if p := m.pendingApproval(); p != nil && m.dlg == nil && !m.filtering {
+		return fit(st.Warn.Render(p.By+" proposes "+p.Title+": a to review and approve"), m.width)
+	}
 	if m.filtering {
 		line := m.input.View()
 		hint := st.Dim.Render("  enter apply · esc cancel · ↑↓ history")
@@ -166,6 +179,14 @@ func (m *Model) footer() string {
 		parts = append(parts[:len(parts)-3], parts[len(parts)-2:]...)
 	}
 	return fit(strings.Join(parts, "  "), m.width)
+}
+
+// pendingApproval is another operator's proposal this view can approve.
+func (m *Model) pendingApproval() *runbook.Prompt {
+	if m.run == nil || m.run.Prompt == nil || !m.run.Prompt.Awaiting || m.run.Prompt.By == m.o.Operator {
+		return nil
+	}
+	return m.run.Prompt
 }
 
 // shortHelp are footer descriptions for narrow terminals.

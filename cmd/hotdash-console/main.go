@@ -52,6 +52,8 @@ type cli struct {
 	runUI func(m tea.Model) error
 	// clock paces check --watch; tests replace it.
 	clock integrations.Clock
+	// onServe is told where serve listens and what it shares (tests).
+	onServe func(addr string, r *runbook.Runner, s *connect.Stack)
 }
 
 func main() {
@@ -95,6 +97,8 @@ Usage:
   hotdash-console runbook show [FILE]     print a runbook as a checklist
   hotdash-console report [--journal FILE] [--since 7d]
                                           the activation report, in Markdown, from the journal
+  hotdash-console serve --authorized-keys FILE [--listen 127.0.0.1:2222] [--host-key FILE]
+                                          share the console over SSH (the simulator without --config)
   hotdash-console check [--json] [--watch DUR] (--config FILE | --demo)
                                           check every integration once (or every DUR): exit 0
                                           when all are healthy, 1 when not, 2 on a usage error
@@ -145,8 +149,11 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
-	if cmd == "check" {
+	switch cmd {
+	case "check":
 		return c.check(ctx, args)
+	case "serve":
+		return c.serve(ctx, args)
 	}
 	var g globalFlags
 	fs := flag.NewFlagSet("hotdash-console", flag.ContinueOnError)

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	"charm.land/wish/v2/activeterm"
+	bm "charm.land/wish/v2/bubbletea"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/hotdash/hotdash-console/integrations/connect"
+	"github.com/hotdash/hotdash-console/runbook"
+	"github.com/hotdash/hotdash-console/tui"
+)
+
+type ctxKey string
+
+const (
+	operatorKey ctxKey = "hotdash-operator"
+	sessionKey  ctxKey = "hotdash-session"
+)
+
+// shared is the one engine every SSH session views.
+type shared struct {
+	stack  *connect.Stack
+	rb     *runbook.Runbook
+	runner *runbook.Runner
+	hist   string
+	scen   string
+}
+
+// serve is `hotdash-console serve`: the console shared over SSH. Every
+// session gets its own view (focus, scroll, filters) over one engine: the
+// same panes, checklist, journal and runner. One session drives at a time.
+func (c *cli) serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var g globalFlags
+	g.register(fs)
+	listen := fs.String("listen", "127.0.0.1:2222", "address to listen on")
+	keys := fs.String("authorized-keys", "", "authorized_keys file: the operators allowed in, named by each key's comment")
+	hostKey := fs.String("host-key", "", "host key file (generated on first run)")
+	if err := fs.Parse(args); err != nil {
+		return usageError("serve: %v (see --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if *keys == "" {
+		return usageError("serve needs --authorized-keys FILE: the operators' public keys, each named by its comment")
+	}
+	operators, err := readAuthorizedKeys(*keys)
+	if err != nil {
+		return exitError{2, err}
+	}
+	demo := g.config == ""
+	cfg, rb, err := c.load(g, demo)
+	if err != nil {
+		return err
+	}
+	if *hostKey == "" {
+		jp, err := c.journalPath(g, cfg, demo)
+		if err != nil {
+			return err
+		}
+		*hostKey = filepath.Join(filepath.Dir(jp), "ssh_host_ed25519")
+	}
+	if err := os.MkdirAll(filepath.Dir(*hostKey), 0o700); err != nil {
+		return exitError{2, err}
+	}
+	stack, err := connect.Build(connect.Options{Config: cfg, Defs: rb.Integrations, Getenv: c.getenv})
+	if err != nil {
+		return exitError{2, err}
+	}
+	journal, history, err := c.openJournal(g, cfg, rb, stack, demo, "shared console")
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+	if err := stack.Start(ctx); err != nil {
+		return err
+	}
+	defer stack.Close()
+	if demo {
+		restoreDemo(ctx, stack, history.records)
+	}
+	runner := runbook.NewRunner(runbook.Options{Runbook: rb, Stack: stack, Journal: journal, Operator: "shared console", DryRun: g.dryRun, History: history.History})
+	defer runner.Close()
+	runner.Share()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	runner.Watch(watchCtx)
+	sh := &shared{stack: stack, rb: rb, runner: runner, hist: historyPath(journal.Path(), demo), scen: cfg.Sim.Scenario}
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return exitError{2, fmt.Errorf("serve: %w", err)}
+	}
+	srv, err := wish.NewServer(
+		wish.WithHostKeyPath(*hostKey),
+		wish.WithPublicKeyAuth(func(sctx ssh.Context, key ssh.PublicKey) bool {
+			// Read the file again on every login: adding or removing an
+			// operator needs no restart.
+			current, err := readAuthorizedKeys(*keys)
+			if err != nil {
+				current = operators
+			}
+			name, ok := current.lookup(key)
+			if ok {
+				if name == "" {
+					name = sctx.User()
+				}
+				sctx.SetValue(operatorKey, name)
+			}
+			return ok
+		}),
+		// The last middleware runs first: no terminal, no seat.
+		wish.WithMiddleware(
+			bm.MiddlewareWithProgramHandler(sh.program),
+			sh.seatMiddleware,
+			activeterm.Middleware(),
+		),
+	)
+	if err != nil {
+		ln.Close()
+		return exitError{2, fmt.Errorf("serve: %w", err)}
+	}
+	fmt.Fprintf(c.stderr, "serving the console on %s (host key %s; %d authorized operators; journal %s)\n", ln.Addr(), *hostKey, len(operators), journal.Path())
+	if c.onServe != nil {
+		c.onServe(ln.Addr().String(), runner, stack)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-done:
+		if err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+			return err
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	return nil
+}
+
+// seatMiddleware seats the operator for the session and frees the seat
+// when the session ends, however it ends.
+func (sh *shared) seatMiddleware(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		name, _ := sess.Context().Value(operatorKey).(string)
+		if name == "" {
+			name = sess.User()
+		}
+		seat := sh.runner.Join(name)
+		sess.Context().SetValue(sessionKey, seat)
+		defer seat.Leave()
+		next(sess)
+	}
+}
+
+// program builds one session's view over the shared engine.
+func (sh *shared) program(sess ssh.Session) *tea.Program {
+	seat, _ := sess.Context().Value(sessionKey).(*runbook.Seat)
+	if seat == nil {
+		return nil
+	}
+	m := tui.New(tui.Options{Stack: sh.stack, Runbook: sh.rb, Runner: sh.runner, Operator: seat.Operator, Seat: seat,
+		Scenario: sh.scen, HistoryPath: sh.hist})
+	go func() {
+		<-sess.Context().Done()
+		m.Close()
+	}()
+	return tea.NewProgram(m, bm.MakeOptions(sess)...)
+}
+
+// operatorKeys are the authorized keys and their operators' names.
+type operatorKeys []struct {
+	key  gossh.PublicKey
+	name string
+}
+
+func (k operatorKeys) lookup(key ssh.PublicKey) (string, bool) {
+	for _, e := range k {
+		if ssh.KeysEqual(e.key, key) {
+			return e.name, true
+		}
+	}
+	return "", false
+}
+
+// readAuthorizedKeys reads an authorized_keys file; each key's comment
+// names its operator.
+func readAuthorizedKeys(path string) (operatorKeys, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("authorized keys: %w", err)
+	}
+	defer f.Close()
+	var out operatorKeys
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, comment, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: not an authorized key: %v", path, n, err)
+		}
+		out = append(out, struct {
+			key  gossh.PublicKey
+			name string
+		}{key, strings.TrimSpace(comment)})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s has no keys: nobody could connect", path)
+	}
+	return out, sc.Err()
+}
