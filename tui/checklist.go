@@ -132,10 +132,7 @@ func (m *Model) runSelected() tea.Cmd {
 			m.flash = err.Error()
 			return nil
 		}
-		m.asked = p.ID
-		m.run = m.o.Runner.State()
-		m.dlg = promptDialog(p)
-		return m.dlg.focusInput()
+		return m.openPrompt(p)
 	}
 	st := m.selected()
 	if st == nil {
@@ -154,15 +151,20 @@ func (m *Model) runSelected() tea.Cmd {
 	case err != nil:
 		m.flash = err.Error()
 	case p != nil:
-		m.asked = p.ID
-		m.run = m.o.Runner.State()
-		m.dlg = promptDialog(p)
-		return m.dlg.focusInput()
+		return m.openPrompt(p)
 	default:
 		m.flash = ""
 		m.advance = st.Step.ID
 	}
 	return nil
+}
+
+// openPrompt shows a confirmation this view asked the runner for.
+func (m *Model) openPrompt(p *runbook.Prompt) tea.Cmd {
+	m.asked = p.ID
+	m.run = m.o.Runner.State()
+	m.dlg = promptDialog(p)
+	return m.dlg.focusInput()
 }
 
 // dialogKey routes a key to the open dialog.

@@ -30,10 +30,7 @@ func (m *Model) askRollback(env string, ids []string, emergency bool) tea.Cmd {
 		m.flash = err.Error()
 		return nil
 	}
-	m.asked = p.ID
-	m.run = m.o.Runner.State()
-	m.dlg = promptDialog(p)
-	return m.dlg.focusInput()
+	return m.openPrompt(p)
 }
 
 // lastRollback returns the newest rollback of integration id on env.

@@ -242,46 +242,80 @@ func (c *cli) load(g globalFlags, demo bool) (*config.Config, *runbook.Runbook, 
 	return cfg, rb, nil
 }
 
-func (c *cli) console(ctx context.Context, g globalFlags, demo bool) error {
+// engine is everything a console view runs on: the stack, the journal,
+// the runner watching for breaches. The local console and serve share it.
+type engine struct {
+	cfg     *config.Config
+	rb      *runbook.Runbook
+	stack   *connect.Stack
+	journal *runbook.Journal
+	runner  *runbook.Runner
+	hist    string
+	closers []func()
+}
+
+// close stops everything, last started first.
+func (e *engine) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+}
+
+// start builds and starts the engine; operator holds the journal's lock.
+func (c *cli) start(ctx context.Context, g globalFlags, demo bool, operator func(*config.Config) string) (*engine, error) {
 	cfg, rb, err := c.load(g, demo)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	stack, err := connect.Build(connect.Options{Config: cfg, Defs: rb.Integrations, Getenv: c.getenv})
+	e := &engine{cfg: cfg, rb: rb}
+	e.stack, err = connect.Build(connect.Options{Config: cfg, Defs: rb.Integrations, Getenv: c.getenv})
 	if err != nil {
-		return exitError{2, err}
+		return nil, exitError{2, err}
 	}
-	operator := c.operator(g, cfg)
-	journal, history, err := c.openJournal(g, cfg, rb, stack, demo, operator)
+	journal, history, err := c.openJournal(g, cfg, rb, e.stack, demo, operator(cfg))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer journal.Close()
-	if err := stack.Start(ctx); err != nil {
-		return err
+	e.journal, e.hist = journal, historyPath(journal.Path(), demo)
+	e.closers = append(e.closers, func() { journal.Close() })
+	if err := e.stack.Start(ctx); err != nil {
+		e.close()
+		return nil, err
 	}
-	defer stack.Close()
+	e.closers = append(e.closers, e.stack.Close)
 	if demo {
-		restoreDemo(ctx, stack, history.records)
+		restoreDemo(ctx, e.stack, history.records)
 	}
-	runner := runbook.NewRunner(runbook.Options{
-		Runbook: rb, Stack: stack, Journal: journal, Operator: operator, DryRun: g.dryRun, History: history.History,
+	e.runner = runbook.NewRunner(runbook.Options{
+		Runbook: rb, Stack: e.stack, Journal: journal, Operator: operator(cfg), DryRun: g.dryRun, History: history.History,
 	})
-	defer runner.Close()
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	runner.Watch(watchCtx)
-	session := runbook.Record{Time: time.Now().UTC(), Operator: operator, Runbook: rb.Hash, Action: runbook.ActSession, DryRun: g.dryRun,
-		Note: fmt.Sprintf("console opened (platform %s, pid %d)", cfg.Platform, os.Getpid())}
-	if err := journal.Append(session); err != nil {
+	e.runner.Watch(watchCtx)
+	e.closers = append(e.closers, e.runner.Close, stopWatch) // stop the watchers, then wait for them
+	return e, nil
+}
+
+func (c *cli) console(ctx context.Context, g globalFlags, demo bool) error {
+	var operator string
+	e, err := c.start(ctx, g, demo, func(cfg *config.Config) string {
+		operator = c.operator(g, cfg)
+		return operator
+	})
+	if err != nil {
 		return err
 	}
-	m := tui.New(tui.Options{Stack: stack, Runbook: rb, Env: g.env, Scenario: cfg.Sim.Scenario, Runner: runner, Operator: operator,
-		HistoryPath: historyPath(journal.Path(), demo)})
+	defer e.close()
+	session := runbook.Record{Time: time.Now().UTC(), Operator: operator, Runbook: e.rb.Hash, Action: runbook.ActSession, DryRun: g.dryRun,
+		Note: fmt.Sprintf("console opened (platform %s, pid %d)", e.cfg.Platform, os.Getpid())}
+	if err := e.journal.Append(session); err != nil {
+		return err
+	}
+	m := tui.New(tui.Options{Stack: e.stack, Runbook: e.rb, Env: g.env, Scenario: e.cfg.Sim.Scenario, Runner: e.runner, Operator: operator,
+		HistoryPath: e.hist})
 	defer m.Close()
 	err = c.runUI(m)
 	session.Time, session.Action, session.Note = time.Now().UTC(), runbook.ActSessionEnd, "console closed"
-	_ = journal.Append(session)
+	_ = e.journal.Append(session)
 	return err
 }
 

@@ -20,6 +20,7 @@ import (
 	bm "charm.land/wish/v2/bubbletea"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/hotdash/hotdash-console/integrations/config"
 	"github.com/hotdash/hotdash-console/integrations/connect"
 	"github.com/hotdash/hotdash-console/runbook"
 	"github.com/hotdash/hotdash-console/tui"
@@ -66,43 +67,19 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return exitError{2, err}
 	}
 	demo := g.config == ""
-	cfg, rb, err := c.load(g, demo)
+	e, err := c.start(ctx, g, demo, func(*config.Config) string { return "shared console" })
 	if err != nil {
 		return err
 	}
+	defer e.close()
 	if *hostKey == "" {
-		jp, err := c.journalPath(g, cfg, demo)
-		if err != nil {
-			return err
-		}
-		*hostKey = filepath.Join(filepath.Dir(jp), "ssh_host_ed25519")
+		*hostKey = filepath.Join(filepath.Dir(e.journal.Path()), "ssh_host_ed25519")
 	}
 	if err := os.MkdirAll(filepath.Dir(*hostKey), 0o700); err != nil {
 		return exitError{2, err}
 	}
-	stack, err := connect.Build(connect.Options{Config: cfg, Defs: rb.Integrations, Getenv: c.getenv})
-	if err != nil {
-		return exitError{2, err}
-	}
-	journal, history, err := c.openJournal(g, cfg, rb, stack, demo, "shared console")
-	if err != nil {
-		return err
-	}
-	defer journal.Close()
-	if err := stack.Start(ctx); err != nil {
-		return err
-	}
-	defer stack.Close()
-	if demo {
-		restoreDemo(ctx, stack, history.records)
-	}
-	runner := runbook.NewRunner(runbook.Options{Runbook: rb, Stack: stack, Journal: journal, Operator: "shared console", DryRun: g.dryRun, History: history.History})
-	defer runner.Close()
-	runner.Share()
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	runner.Watch(watchCtx)
-	sh := &shared{stack: stack, rb: rb, runner: runner, hist: historyPath(journal.Path(), demo), scen: cfg.Sim.Scenario}
+	e.runner.Share()
+	sh := &shared{stack: e.stack, rb: e.rb, runner: e.runner, hist: e.hist, scen: e.cfg.Sim.Scenario}
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -137,9 +114,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return exitError{2, fmt.Errorf("serve: %w", err)}
 	}
-	fmt.Fprintf(c.stderr, "serving the console on %s (host key %s; %d authorized operators; journal %s)\n", ln.Addr(), *hostKey, len(operators), journal.Path())
+	fmt.Fprintf(c.stderr, "serving the console on %s (host key %s; %d authorized operators; journal %s)\n", ln.Addr(), *hostKey, len(operators), e.journal.Path())
 	if c.onServe != nil {
-		c.onServe(ln.Addr().String(), runner, stack)
+		c.onServe(ln.Addr().String(), e.runner, e.stack)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

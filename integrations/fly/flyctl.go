@@ -115,22 +115,28 @@ func (f *Flyctl) run(ctx context.Context, timeout time.Duration, stdin []byte, a
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
-	err := cmd.Run()
+	err := cmdError(ctx, args, cmd.Run(), stderr.Bytes(), timeout)
+	return stdout.Bytes(), err
+}
+
+// cmdError turns how a fly command ended into a CmdError carrying
+// flyctl's own Error: line, or nil.
+func cmdError(ctx context.Context, args []string, err error, stderr []byte, timeout time.Duration) error {
 	if ctx.Err() == context.DeadlineExceeded {
-		return nil, &CmdError{Args: args, Code: -1, Msg: fmt.Sprintf("timed out after %s", timeout)}
+		return &CmdError{Args: args, Code: -1, Msg: fmt.Sprintf("timed out after %s", timeout)}
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		msg := errorLine(stderr.Bytes())
+		msg := errorLine(stderr)
 		if msg == "" {
 			msg = fmt.Sprintf("exit status %d", ee.ExitCode())
 		}
-		return stdout.Bytes(), &CmdError{Args: args, Code: ee.ExitCode(), Msg: msg}
+		return &CmdError{Args: args, Code: ee.ExitCode(), Msg: msg}
 	}
 	if err != nil {
-		return nil, &CmdError{Args: args, Code: -1, Msg: err.Error()}
+		return &CmdError{Args: args, Code: -1, Msg: err.Error()}
 	}
-	return stdout.Bytes(), nil
+	return nil
 }
 
 // notFound marks "Could not find App" as integrations.ErrNotFound,
@@ -277,19 +283,7 @@ func (f *Flyctl) Apply(ctx context.Context, app string, mode integrations.ApplyM
 		}
 		progress(ev)
 	}
-	err = cmd.Wait()
-	if ctx.Err() == context.DeadlineExceeded {
-		return &CmdError{Args: args, Code: -1, Msg: fmt.Sprintf("timed out after %s", f.o.ApplyTimeout)}
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		msg := errorLine(stderr.Bytes())
-		if msg == "" {
-			msg = fmt.Sprintf("exit status %d", ee.ExitCode())
-		}
-		return notFound(&CmdError{Args: args, Code: ee.ExitCode(), Msg: msg})
-	}
-	return err
+	return notFound(cmdError(ctx, args, cmd.Wait(), stderr.Bytes(), f.o.ApplyTimeout))
 }
 
 // Machines reads `fly status -a APP --json`.
