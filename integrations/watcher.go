@@ -635,7 +635,10 @@ func (w *Watcher) Subscribe() *Subscription {
 func (s *Subscription) offer(u Update) {
 	s.mu.Lock()
 	if s.pending == nil {
+		// Own the outer slice: merging later replaces its entries, and
+		// other subscribers hold the same update.
 		cp := u
+		cp.Lines = slices.Clone(u.Lines)
 		s.pending = &cp
 	} else {
 		s.pending.Snap = u.Snap

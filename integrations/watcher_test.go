@@ -377,3 +377,22 @@ func TestThresholdBreachesCarryTheirNumberAndAge(t *testing.T) {
 		t.Errorf("after the window: %+v", b)
 	}
 }
+
+func TestMergingOneSubscriberLeavesTheOthersUpdatesAlone(t *testing.T) {
+	w, _ := newTestWatcher(&fakePlatform{}, nil)
+	a, b := w.Subscribe(), w.Subscribe()
+	defer a.Close()
+	defer b.Close()
+	w.Ingest([]LogLine{line("idea-pool: one", LevelInfo)})
+	w.Publish()
+	got, _ := a.Next(context.Background()) // a reads; b does not
+	w.Ingest([]LogLine{line("idea-pool: two", LevelInfo)})
+	w.Publish() // b's pending update is merged with this one
+	if len(got.Lines[0]) != 1 || got.Lines[0][0].Message != "idea-pool: one" {
+		t.Errorf("a's update changed under it: %+v", got.Lines[0])
+	}
+	u, _ := b.Next(context.Background())
+	if len(u.Lines[0]) != 2 {
+		t.Errorf("b's merged update: %d lines", len(u.Lines[0]))
+	}
+}
