@@ -773,5 +773,30 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// Plan says what a step would run, for views: the platform's commands for
+// a write (values masked), the command line for a local command.
+func (r *Runner) Plan(id string) []string {
+	s := r.o.Runbook.Step(id)
+	if s == nil {
+		return nil
+	}
+	env := r.env(s)
+	switch {
+	case s.Kind == KindCommand:
+		dir := s.Dir
+		if dir == "" {
+			dir = "."
+		}
+		return []string{"cd " + dir + " && " + s.Command}
+	case s.Kind.Writes() && env != nil:
+		values := map[string]string{}
+		for _, name := range s.Secrets {
+			values[name] = integrations.Mask
+		}
+		return r.describe(s, env, values)
+	}
+	return nil
+}
+
 // Records returns the journal's records, for views that read its history.
 func (r *Runner) Records() []Record { return r.o.Journal.Records() }

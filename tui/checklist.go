@@ -310,15 +310,10 @@ func (m *Model) checklistIn(w, h int) string {
 	for _, warn := range run.Warnings {
 		head = append(head, st.Warn.Render(clip("journal: "+warn, w)))
 	}
-	// The list takes about half of what is left, the detail the rest.
+	// The detail takes what it needs (up to half), the list the rest.
 	rest := h - len(head)
-	listH := max(5, rest/2)
-	if w < 100 {
-		listH = max(5, rest*2/5)
-	}
-	detailH := rest - listH
-	list := m.stepList(w, listH)
-	detail := m.stepDetail(w, detailH)
+	detail := m.stepDetail(w, rest/2)
+	list := m.stepList(w, rest-len(detail))
 	out := append(head, list...)
 	out = append(out, detail...)
 	for i := range out {
@@ -483,6 +478,13 @@ func (m *Model) stepDetail(w, h int) []string {
 			label = "guide     "
 		}
 		lines = append(lines, st.Label.Render(label)+st.Dim.Render("$ "+runbook.Expand(g, app)))
+	}
+	for i, l := range m.o.Runner.Plan(s.Step.ID) {
+		label := "          "
+		if i == 0 {
+			label = "runs      "
+		}
+		lines = append(lines, st.Label.Render(label)+"$ "+l)
 	}
 	if len(s.HeldBy) > 0 && s.State == runbook.Pending {
 		var names []string

@@ -284,7 +284,6 @@ func (d *dialog) view(st *Styles, w int) string {
 	if d.err != "" {
 		b = append(b, "", st.BadCell.Render(d.err))
 	}
-	b = append(b, st.Dim.Render("tab moves · enter chooses · esc cancels"))
 	return st.Overlay.Render(strings.Join(b, "\n"))
 }
 

@@ -145,6 +145,8 @@ func (m *Model) footer() string {
 	switch {
 	case m.showHelp:
 		binds = []key.Binding{k.Back}
+	case m.showHealth:
+		binds = []key.Binding{k.Health, k.Back, k.Help}
 	case m.showFaults:
 		binds = []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "toggle")), k.Back}
 	case m.dlg != nil:
