@@ -91,6 +91,7 @@ func (r *Runner) RunCriterion(id, by string) (*Prompt, error) {
 	if env.Config.Production {
 		p.TypeToConfirm = env.App
 	}
+	p.NeedsApproval = env.Config.RequiresTwoPerson()
 	pend := &pendingRun{criterion: &criterionReq{c: *c, env: env, requested: r.o.Now()}, fields: p.Fields, values: map[string]string{}}
 	for _, f := range p.Fields {
 		if f.FromEnv != "" {
@@ -109,7 +110,7 @@ func (r *Runner) RunCriterion(id, by string) (*Prompt, error) {
 func (r *Runner) idleLocked() error {
 	switch {
 	case r.running != "":
-		return fmt.Errorf("step %s is running", r.running)
+		return fmt.Errorf("step %s is running: wait for it, or stop it", r.running)
 	case r.prompt != nil:
 		return fmt.Errorf("a confirmation is open: %s", r.prompt.Title)
 	case r.activeRollbackLocked() != nil:
@@ -119,7 +120,7 @@ func (r *Runner) idleLocked() error {
 }
 
 // runCriterion runs a confirmed criterion and journals its result.
-func (r *Runner) runCriterion(req *criterionReq, by string, values map[string]string) {
+func (r *Runner) runCriterion(req *criterionReq, by string, values map[string]string, approver string) {
 	ctx := context.Background()
 	c, env := req.c, req.env
 	d := r.o.Runbook.Integration(c.Integration)
@@ -132,7 +133,7 @@ func (r *Runner) runCriterion(req *criterionReq, by string, values map[string]st
 	r.publishLocked()
 	r.mu.Unlock()
 	note, err := r.criterionSteps(ctx, c, env, d, st, values)
-	rec := r.record(nil, env, "criterion."+c.Check, Record{Operator: by, Step: "criterion:" + c.ID})
+	rec := r.record(nil, env, "criterion."+c.Check, Record{Operator: by, Step: "criterion:" + c.ID, Approver: approver})
 	if err != nil {
 		rec.Result, rec.Error = "failed", err.Error()
 	} else {
@@ -165,19 +166,14 @@ func (r *Runner) criterionSteps(ctx context.Context, c Criterion, env *connect.E
 		sink: func(line string) { r.rbSay(st, "", "%s", line) }}
 	check := func(want string, c Check) error {
 		r.rbSay(st, "verifying", "")
-		deadline := r.o.Now().Add(x.s.Timeout)
-		for attempt := 1; ; attempt++ {
-			ok, final, msg := x.check(ctx, c)
-			r.rbSay(st, "", "%s #%d: %s", want, attempt, msg)
-			if ok {
-				st.Verified[d.ID] = msg
-				return nil
-			}
-			if final || !r.o.Now().Before(deadline) {
-				return fmt.Errorf("%s not seen: %s", want, msg)
-			}
-			time.Sleep(x.s.Interval)
+		msg, ok := x.retry(ctx, c, r.o.Now().Add(x.s.Timeout), want)
+		if !ok {
+			return fmt.Errorf("%s not seen: %s", want, msg)
 		}
+		r.mu.Lock()
+		st.Verified[d.ID] = msg
+		r.mu.Unlock()
+		return nil
 	}
 	write := func(vals map[string]string, plain bool) error {
 		op := integrations.Op{Kind: integrations.OpSet, App: env.App, Values: vals, Stage: true}

@@ -24,6 +24,10 @@ type execution struct {
 	// sink takes what the execution says, when it is not a runbook step's
 	// (a rollback, a success criterion).
 	sink func(line string)
+	// bestEffort goes on when the journal cannot be written (a rollback),
+	// saying so; journalFailed tells it happened.
+	bestEffort    bool
+	journalFailed bool
 }
 
 func (x *execution) say(format string, args ...any) {
@@ -41,7 +45,13 @@ func (x *execution) journal(action string, rec Record) error {
 	if rec.Approver == "" {
 		rec.Approver = x.approver
 	}
-	return x.r.o.Journal.Append(x.r.record(x.s, x.env, action, rec))
+	err := x.r.o.Journal.Append(x.r.record(x.s, x.env, action, rec))
+	if err != nil && x.bestEffort {
+		x.journalFailed = true
+		x.say("⚠ the journal could not record %s: %v (going on: a rollback does not wait for the journal)", action, err)
+		return nil
+	}
+	return err
 }
 
 func (x *execution) run(ctx context.Context) outcome {
@@ -81,12 +91,11 @@ func (x *execution) write(ctx context.Context) outcome {
 	p := x.r.o.Stack.Platform
 	for _, op := range x.r.writes(x.s, x.env, x.values) {
 		cmds := p.Describe(op)
-		before := x.flagStates(ctx)
 		if x.r.o.DryRun {
 			for _, c := range cmds {
 				x.say("dry run: would run %s", c)
 			}
-			_ = x.journal(ActWriteIntent, Record{Commands: cmds, Before: before, Result: "dry-run"})
+			_ = x.journal(ActWriteIntent, Record{Commands: cmds, Before: x.flagStates(ctx), Result: "dry-run"})
 			continue
 		}
 		switch op.Kind {
@@ -260,25 +269,35 @@ func (x *execution) verify(ctx context.Context, failState StepState) outcome {
 	deadline := x.r.o.Now().Add(x.s.Timeout)
 	x.r.setDeadline(x.s.ID, deadline)
 	for _, c := range x.s.Checks {
-		attempt := 0
-		for {
-			attempt++
-			ok, final, msg := x.check(ctx, c)
-			x.say("%s #%d: %s", c.Call, attempt, msg)
-			if ok {
-				break
-			}
-			if final || !x.r.o.Now().Before(deadline) {
-				return outcome{state: failState, result: msg, diagnosis: x.diagnose()}
-			}
-			select {
-			case <-ctx.Done():
-				return stopped(ctx, c.Call)
-			case <-time.After(x.s.Interval):
-			}
+		msg, ok := x.retry(ctx, c, deadline, c.Call)
+		switch {
+		case ctx.Err() != nil:
+			return stopped(ctx, c.Call)
+		case !ok:
+			return outcome{state: failState, result: msg, diagnosis: x.diagnose()}
 		}
 	}
 	return outcome{state: Passed, result: x.lastOutput()}
+}
+
+// retry makes check c until it passes, fails for good, or the deadline
+// passes, saying each attempt. It returns the last answer.
+func (x *execution) retry(ctx context.Context, c Check, deadline time.Time, label string) (string, bool) {
+	for attempt := 1; ; attempt++ {
+		ok, final, msg := x.check(ctx, c)
+		x.say("%s #%d: %s", label, attempt, msg)
+		if ok {
+			return msg, true
+		}
+		if final || !x.r.o.Now().Before(deadline) {
+			return msg, false
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Sprintf("stopped: %v", context.Cause(ctx)), false
+		case <-time.After(x.s.Interval):
+		}
+	}
 }
 
 func (x *execution) lastOutput() string {
@@ -305,6 +324,9 @@ func (x *execution) check(ctx context.Context, c Check) (ok, final bool, msg str
 	cctx, cancel := context.WithTimeout(ctx, x.r.o.Stack.Config.Watch.CallTimeout.Duration)
 	defer cancel()
 	def := x.r.o.Runbook.Integration(x.s.Integration)
+	if def == nil && (c.Call == "source" || c.Call == "logs" || c.Call == "chatwoot") {
+		return false, true, fmt.Sprintf("check %q needs the step to name an integration", c.Call)
+	}
 	switch c.Call {
 	case "source":
 		var got integrations.SourceKind

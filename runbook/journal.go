@@ -236,6 +236,7 @@ func (j *Journal) Append(r Record) error {
 	r.V = 1
 	m := j.masker
 	r.Before, r.After, r.Note, r.Error, r.Result = m.Mask(r.Before), m.Mask(r.After), m.Mask(r.Note), m.Mask(r.Error), m.Mask(r.Result)
+	r.Commands = slices.Clone(r.Commands) // the caller's slice is shown elsewhere
 	for i, c := range r.Commands {
 		r.Commands[i] = m.Mask(c)
 	}
@@ -254,6 +255,16 @@ func (j *Journal) Append(r Record) error {
 	}
 	j.recs = append(j.recs, r)
 	return nil
+}
+
+// Len is how many records the journal holds.
+func (j *Journal) Len() int {
+	if j == nil {
+		return 0
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.recs)
 }
 
 // Records returns every record the journal holds.

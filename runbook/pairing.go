@@ -186,14 +186,16 @@ func (r *Runner) Approve(id uint64, by string) error {
 		return fmt.Errorf("%s proposed it: another operator approves", by)
 	case r.shared && !r.seatedLocked(by):
 		return fmt.Errorf("%s is not connected", by)
+	case r.activeRollbackLocked() != nil:
+		return fmt.Errorf("a rollback is under way: wait for it to end")
 	}
 	pend := r.pending[id]
 	r.prompt = nil
 	delete(r.pending, id)
-	s := pend.step
-	env := r.env(s)
-	_ = r.o.Journal.Append(r.record(s, env, ActApprove, Record{Operator: by, Approver: by, Note: "approved " + p.By + "'s proposal", Commands: p.Lines}))
-	r.startLocked(s, p.By, pend.answered, pend.answered["note"], by)
+	s, env, name := pend.target(r)
+	_ = r.o.Journal.Append(r.record(s, env, ActApprove, Record{Operator: by, Step: name, Approver: by, Note: "approved " + p.By + "'s proposal", Commands: p.Lines}))
+	r.closed(id, "approved by "+by)
+	r.launchLocked(pend, p.By, pend.answered, by)
 	return nil
 }
 
@@ -209,9 +211,11 @@ func (r *Runner) Reject(id uint64, by, why string) error {
 		return fmt.Errorf("%s proposed it: withdraw it with esc", by)
 	}
 	pend := r.pending[id]
-	_ = r.o.Journal.Append(r.record(pend.step, r.env(pend.step), ActReject, Record{Operator: by, Result: "rejected", Note: why}))
+	s, env, name := pend.target(r)
+	_ = r.o.Journal.Append(r.record(s, env, ActReject, Record{Operator: by, Step: name, Result: "rejected", Note: why}))
 	r.prompt = nil
 	delete(r.pending, id)
+	r.closed(id, "rejected by "+by)
 	r.publishLocked()
 	return nil
 }

@@ -315,8 +315,15 @@ func (p *parser) step(rb *Runbook, i int, fs fileStep) *Step {
 				missing = "text and want"
 			}
 		case "logs":
-			if c.Text == "" {
+			switch {
+			case c.Text == "":
 				missing = "text"
+			case def == nil:
+				missing = "an integration (whose log it reads)"
+			}
+		case "chatwoot":
+			if def == nil {
+				missing = "an integration (the Chatwoot one)"
 			}
 		case "env":
 			if c.Name == "" {

@@ -92,7 +92,8 @@ func (r *Runner) Activated(envName string) []string {
 	var ids []string
 	for _, st := range snap.Integrations {
 		switch st.Flag.State {
-		case integrations.FlagTrue, integrations.FlagStaged, integrations.FlagUnknown:
+		case integrations.FlagTrue, integrations.FlagStaged, integrations.FlagUnknown, integrations.FlagUnreadable:
+			// In an emergency, a flag that cannot be read counts as on.
 			ids = append(ids, st.Def.ID)
 		}
 	}
@@ -139,8 +140,9 @@ func (r *Runner) Rollback(envName string, ids []string, emergency bool, by strin
 	if rb := r.activeRollbackLocked(); rb != nil {
 		return nil, fmt.Errorf("a rollback on %s is under way", rb.App)
 	}
-	if r.prompt != nil && !auto {
-		return nil, fmt.Errorf("a confirmation for %s is open", r.prompt.Title)
+	if r.prompt != nil {
+		// A rollback comes before anything that is being confirmed.
+		r.cancelPromptLocked(r.prompt.ID, by, "superseded by a rollback")
 	}
 	req := &rollbackReq{env: env, ids: ids, emergency: emergency, requested: now}
 	if auto {
@@ -221,8 +223,10 @@ func (r *Runner) activeRollbackLocked() *RollbackStatus {
 // startRollbackLocked runs a rollback in the background. A running step
 // is stopped first: the rollback comes before anything else.
 func (r *Runner) startRollbackLocked(req *rollbackReq, by string, auto bool) {
+	var stepDone <-chan struct{}
 	if r.cancel != nil {
 		r.cancel()
+		stepDone = r.stepDone
 	}
 	r.rbSeq++
 	st := &RollbackStatus{
@@ -234,7 +238,14 @@ func (r *Runner) startRollbackLocked(req *rollbackReq, by string, auto bool) {
 		r.rollbacks = r.rollbacks[1:]
 	}
 	r.publishLocked()
-	r.wg.Go(func() { r.rollback(req, st) })
+	running := r.running
+	r.wg.Go(func() {
+		if stepDone != nil {
+			r.rbSay(st, "", "stopping step %s first", running)
+			<-stepDone // its writes end before the rollback's begin
+		}
+		r.rollback(req, st)
+	})
 }
 
 // rbSay adds a line to a rollback's progress.
@@ -292,45 +303,20 @@ func (r *Runner) rollback(req *rollbackReq, st *RollbackStatus) {
 		finish(true, "dry run: nothing was written")
 		return
 	}
-	// 1. flags false, staged
-	set := ops[0]
-	cmds := p.Describe(set)
-	_ = r.o.Journal.Append(rec(ActWriteIntent, Record{Commands: cmds, Result: "pending"}))
-	r.rbSay(st, "setting", "$ %s", strings.Join(cmds, "; "))
-	if err := p.SetSecrets(ctx, env.App, set.Values, true, nil); err != nil {
-		_ = r.o.Journal.Append(rec(ActWriteFail, Record{Commands: cmds, Error: err.Error(), Result: "failed"}))
-		finish(false, "the flags could not be set: "+err.Error()+" (retry with r)")
+	// The same writes as a step's, journaled the same way; but a journal
+	// that cannot be written does not stop a rollback: it is said instead.
+	x := &execution{r: r, s: &Step{ID: "rollback", Values: ops[0].Values}, env: env, by: st.By, vars: map[string]string{},
+		sink: func(line string) { r.rbSay(st, "", "%s", line) }, bestEffort: true}
+	r.rbSay(st, "setting", "")
+	if o := x.write1(ctx, ops[0]); o != nil {
+		finish(false, o.result+" (retry with r)")
 		return
 	}
-	x := &execution{r: r, s: &Step{ID: "rollback", Values: set.Values}, env: env, by: st.By, vars: map[string]string{},
-		sink: func(line string) { r.rbSay(st, "", "%s", line) }}
-	flags, after := x.recordDigests(ctx, set)
-	_ = r.o.Journal.Append(rec(ActWriteDone, Record{Commands: cmds, After: after, Flags: flags, Result: "ok"}))
-	r.rbSay(st, "", "set: %s", after)
-	// 2. one apply, machine by machine
-	apply := ops[1]
-	cmds = p.Describe(apply)
-	_ = r.o.Journal.Append(rec(ActApplyIntent, Record{Commands: cmds, Result: "pending"}))
-	r.rbSay(st, "applying", "$ %s", strings.Join(cmds, "; "))
-	env.Watcher.Refresh()
-	err := p.Apply(ctx, env.App, apply.Mode, func(ev integrations.MachineEvent) {
-		if ev.Err != nil {
-			r.rbSay(st, "", "  ✗ machine %s %s: %v", ev.Machine, ev.State, ev.Err)
-			return
-		}
-		r.rbSay(st, "", "  %s", ev.Message)
-	})
-	r.mu.Lock()
-	r.lastApply[env.App] = r.o.Now()
-	r.mu.Unlock()
-	env.Watcher.Refresh()
-	if err != nil {
-		_ = r.o.Journal.Append(rec(ActApplyFail, Record{Commands: cmds, Error: err.Error(), Result: "failed"}))
-		finish(false, fmt.Sprintf("the apply did not finish: %v: NOT verified; retry with r", err))
+	r.rbSay(st, "applying", "")
+	if o, ok := x.apply(ctx, ops[1], p.Describe(ops[1])); !ok {
+		finish(false, o.result+": NOT verified; retry with r")
 		return
 	}
-	_ = r.o.Journal.Append(rec(ActApplyDone, Record{Commands: cmds, Result: "ok"}))
-	// 3. verify each fallback
 	r.rbSay(st, "verifying", "")
 	var failed []string
 	for _, id := range req.ids {
@@ -346,7 +332,11 @@ func (r *Runner) rollback(req *rollbackReq, st *RollbackStatus) {
 		finish(false, "fallback NOT verified: "+strings.Join(failed, "; "))
 		return
 	}
-	finish(true, fmt.Sprintf("verified mock in %s", r.o.Now().Sub(st.Requested).Round(100*time.Millisecond)))
+	result := fmt.Sprintf("verified mock in %s", r.o.Now().Sub(st.Requested).Round(100*time.Millisecond))
+	if x.journalFailed {
+		result += " (the journal could not record every step: see above)"
+	}
+	finish(true, result)
 }
 
 // verifyFallback checks, retrying while machines settle, that id reports
@@ -359,23 +349,7 @@ func (r *Runner) verifyFallback(ctx context.Context, env *connect.Env, id string
 	s := &Step{ID: "rollback", Integration: id, Timeout: 90 * time.Second, Interval: 2 * time.Second}
 	x := &execution{r: r, s: s, env: env, by: st.By, vars: map[string]string{},
 		sink: func(line string) { r.rbSay(st, "", "%s", line) }}
-	deadline := r.o.Now().Add(s.Timeout)
-	name := r.o.Runbook.Integration(id).Name
-	for attempt := 1; ; attempt++ {
-		passed, final, msg := x.check(ctx, c)
-		r.rbSay(st, "", "%s check #%d: %s", name, attempt, msg)
-		if passed {
-			return msg, true
-		}
-		if final || !r.o.Now().Before(deadline) {
-			return msg, false
-		}
-		select {
-		case <-ctx.Done():
-			return "stopped", false
-		case <-time.After(s.Interval):
-		}
-	}
+	return x.retry(ctx, c, r.o.Now().Add(s.Timeout), r.o.Runbook.Integration(id).Name+" check")
 }
 
 // rollbackState describes the flags and machines right now, for the
@@ -437,7 +411,6 @@ func (r *Runner) Suggest(envName string, snap *integrations.Snapshot) {
 				break
 			}
 			if st.Def.AutoRollback {
-				r.dismissed[s.key()] = true // once per breach
 				autos = append(autos, s)
 			} else {
 				r.suggestions = append(r.suggestions, s)
@@ -448,23 +421,30 @@ func (r *Runner) Suggest(envName string, snap *integrations.Snapshot) {
 	r.publishLocked()
 	r.mu.Unlock()
 	for _, s := range autos {
-		_, _ = r.Rollback(s.Env, []string{s.Integration}, false, r.o.Operator+" (auto-rollback: "+s.Reason+")", true)
+		// Once per breach; a rollback already under way (another
+		// integration's) makes this one wait for the next snapshot.
+		if _, err := r.Rollback(s.Env, []string{s.Integration}, false, r.o.Operator+" (auto-rollback: "+s.Reason+")", true); err == nil {
+			r.mu.Lock()
+			r.dismissed[s.key()] = true
+			r.mu.Unlock()
+		}
 	}
 }
 
 // Dismiss declines a suggested rollback until the breach clears and comes
 // back; the journal records it.
-func (r *Runner) Dismiss(s Suggestion, by string) {
+func (r *Runner) Dismiss(s Suggestion, by string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.mayActLocked(by) != nil {
-		return
+	if err := r.mayActLocked(by); err != nil {
+		return err
 	}
 	r.dismissed[s.key()] = true
 	r.suggestions = slices.DeleteFunc(r.suggestions, func(o Suggestion) bool { return o.key() == s.key() })
 	env := r.o.Stack.Env(s.Env)
 	_ = r.o.Journal.Append(r.record(nil, env, ActRollbackDismiss, Record{Operator: by, Step: "rollback", Note: "not now: " + s.Reason}))
 	r.publishLocked()
+	return nil
 }
 
 // Decide journals a walk through the decision tree.

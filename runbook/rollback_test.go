@@ -174,7 +174,9 @@ func TestBreachProposesARollbackOnlyAfterTheGuidesClock(t *testing.T) {
 	if len(s) != 1 || s[0].Reason != "Supabase (Idea Pool): error rate 3.2% > 1% for 15m (the guide: roll back if issues persist > 15 min)" {
 		t.Fatalf("suggestions: %+v", s)
 	}
-	h.r.Dismiss(s[0], "alice")
+	if err := h.r.Dismiss(s[0], "alice"); err != nil {
+		t.Fatal(err)
+	}
 	h.r.Suggest("production", snap(20*time.Minute, integrations.FlagTrue))
 	if n := len(h.r.State().Suggestions); n != 0 {
 		t.Errorf("a dismissed breach came back: %d", n)
@@ -265,5 +267,58 @@ func TestSuccessCriteriaRunAndAreRecorded(t *testing.T) {
 	if !strings.Contains(b.String(), "| Mock fallback: temporarily break one integration, verify mock fallback works | ✅ |") ||
 		!strings.Contains(b.String(), "| Rollback: test rollback procedure (flag=false → restart → verify mock mode) | ✅ |") {
 		t.Errorf("report:\n%s", b.String())
+	}
+}
+
+func TestARollbackSupersedesAnOpenConfirmationAndNeverRunsBesideAStep(t *testing.T) {
+	h := newHarness(t, "healthy", false)
+	h.activate(sim.ProdApp, "PUBLER_LIVE")
+	h.pass(pre...)
+	h.pass("1.1")
+	p, err := h.r.Run("1.2", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := h.rb.Integration("publer")
+	def.AutoRollback = true
+	t0 := time.Now()
+	h.r.Suggest("production", &integrations.Snapshot{At: t0.Add(16 * time.Minute), App: "hotdash-app", Integrations: []integrations.Status{{
+		Def: def, Flag: integrations.FlagStatus{Name: def.Flag, State: integrations.FlagTrue},
+		Breaches: []integrations.Breach{{Threshold: def.Thresholds[0], Value: 0.05, Since: t0}},
+	}}})
+	if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: "alice"}); err == nil {
+		t.Fatal("a confirmation was answered after a rollback superseded it")
+	}
+	h.r.Wait()
+	s := h.r.State()
+	if s.Step("1.2").State != Pending || s.Rollbacks[0].Phase != "verified" || s.Closed.How != "cancelled by "+s.Rollbacks[0].By+": superseded by a rollback" {
+		t.Fatalf("1.2 %s, rollback %s, closed %q", s.Step("1.2").State, s.Rollbacks[0].Phase, s.Closed.How)
+	}
+}
+
+func TestTwoAutomaticRollbacksBothHappen(t *testing.T) {
+	h := newHarness(t, "healthy", false)
+	h.activate(sim.ProdApp, "IDEA_POOL_SUPABASE_ENABLED", "PUBLER_LIVE")
+	t0 := time.Now()
+	var sts []integrations.Status
+	for _, id := range []string{"supabase", "publer"} {
+		d := h.rb.Integration(id)
+		d.AutoRollback = true
+		sts = append(sts, integrations.Status{Def: d, Flag: integrations.FlagStatus{Name: d.Flag, State: integrations.FlagTrue},
+			Breaches: []integrations.Breach{{Threshold: d.Thresholds[0], Value: 0.05, Since: t0}}})
+	}
+	snap := &integrations.Snapshot{At: t0.Add(16 * time.Minute), App: "hotdash-app", Integrations: sts}
+	h.r.Suggest("production", snap) // the first starts; the second waits for it
+	h.r.Wait()
+	h.r.Suggest("production", snap) // the next snapshot: the second starts
+	h.r.Wait()
+	var done []string
+	for _, rb := range h.r.State().Rollbacks {
+		if rb.Phase == "verified" {
+			done = append(done, rb.IDs...)
+		}
+	}
+	if strings.Join(done, ",") != "supabase,publer" {
+		t.Errorf("rolled back: %v", done)
 	}
 }

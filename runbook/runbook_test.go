@@ -42,6 +42,7 @@ func TestRunbookErrorsNameTheLine(t *testing.T) {
 		{"http incomplete", "[[integration]]\nid = \"a\"\n[integration.source]\nkind = \"http\"\npath = \"/x\"\n", "an http source needs path, field and live"},
 		{"bad regex", base + "[[integration.threshold]]\nkind = \"count\"\nmatch = \"(\"\n", "missing closing )"},
 		{"empty", "", "no [[integration]] defined"},
+		{"logs without integration", base + "[[phase]]\nid = \"p\"\n[[step]]\nid = \"s\"\nphase = \"p\"\nkind = \"verify\"\n[[step.check]]\ncall = \"logs\"\ntext = \"x\"\n", "needs an integration (whose log it reads)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

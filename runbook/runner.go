@@ -119,6 +119,8 @@ type State struct {
 	// Criterion is the one being run.
 	Criteria  []CriterionStatus
 	Criterion string
+	// Closed says how the last prompt ended ("rejected by bob: ...").
+	Closed ClosedPrompt
 	// Shared is a console served to several operators; Seats says who is
 	// connected and who drives.
 	Shared      bool
@@ -127,6 +129,12 @@ type State struct {
 	JournalPath string
 	Operator    string
 	DryRun      bool
+}
+
+// ClosedPrompt is how a prompt ended.
+type ClosedPrompt struct {
+	ID  uint64
+	How string
 }
 
 // Step returns the status of step id.
@@ -156,20 +164,21 @@ type Options struct {
 type Runner struct {
 	o Options
 
-	mu      sync.Mutex
-	steps   map[string]*StepStatus
-	order   []string
-	running string
-	cancel  context.CancelFunc
-	prompt  *Prompt
-	pending map[uint64]*pendingRun
-	nextID  uint64
-	resume  string
-	warns   []string
-	seq     uint64
-	state   *State
-	subs    map[chan struct{}]struct{}
-	wg      sync.WaitGroup // steps, rollbacks, criteria running
+	mu       sync.Mutex
+	steps    map[string]*StepStatus
+	order    []string
+	running  string
+	cancel   context.CancelFunc
+	stepDone chan struct{} // closed when the running step has ended
+	prompt   *Prompt
+	pending  map[uint64]*pendingRun
+	nextID   uint64
+	resume   string
+	warns    []string
+	seq      uint64
+	state    *State
+	subs     map[chan struct{}]struct{}
+	wg       sync.WaitGroup // steps, rollbacks, criteria running
 	// watchers feed snapshots to Suggest (Watch); they end with its ctx.
 	watchers sync.WaitGroup
 	// lastApply is when each app was last applied, for the logs check.
@@ -179,6 +188,9 @@ type Runner struct {
 	suggestions []Suggestion
 	dismissed   map[string]bool
 	criterion   string // the success criterion being run
+	lastClosed  ClosedPrompt
+	crit        []CriterionStatus // from the journal, as of critN records
+	critN       int
 	shared      bool
 	seats       []*Seat
 	seatSeq     uint64
@@ -260,7 +272,10 @@ func (r *Runner) Subscribe() (<-chan struct{}, func()) {
 	r.mu.Unlock()
 	return ch, func() {
 		r.mu.Lock()
-		delete(r.subs, ch)
+		if _, ok := r.subs[ch]; ok {
+			delete(r.subs, ch)
+			close(ch) // the view's waiting command ends
+		}
 		r.mu.Unlock()
 	}
 }
@@ -300,10 +315,14 @@ func (r *Runner) publishLocked() {
 		s.Rollbacks = append(s.Rollbacks, c)
 	}
 	s.Suggestions = slices.Clone(r.suggestions)
-	s.Criteria = Criteria(r.o.Runbook, r.o.Journal.Records())
+	if n := r.o.Journal.Len(); n != r.critN || r.crit == nil {
+		r.crit, r.critN = Criteria(r.o.Runbook, r.o.Journal.Records()), n
+	}
+	s.Criteria = r.crit
 	s.Criterion = r.criterion
 	s.Shared = r.shared
 	s.Seats = r.presenceLocked()
+	s.Closed = r.lastClosed
 	for _, id := range r.order {
 		st := *r.steps[id]
 		st.Output = slices.Clone(st.Output)
@@ -375,13 +394,8 @@ func (r *Runner) Run(id, by string) (*Prompt, error) {
 }
 
 func (r *Runner) canStartLocked(s *Step) error {
-	switch {
-	case r.running != "":
-		return fmt.Errorf("step %s is running: wait for it, or stop it", r.running)
-	case r.prompt != nil:
-		return fmt.Errorf("a confirmation is open: %s", r.prompt.Title)
-	case r.activeRollbackLocked() != nil:
-		return fmt.Errorf("a rollback is under way")
+	if err := r.idleLocked(); err != nil {
+		return err
 	}
 	if why := r.notReady(s); why != "" {
 		return errors.New(why)
@@ -520,8 +534,12 @@ func (r *Runner) Answer(id uint64, a Answer) error {
 		r.prompt = nil
 		delete(r.pending, id)
 		_ = r.o.Journal.Append(r.record(nil, pend.rollback.env, ActConfirm, Record{Operator: a.By, Step: "rollback", Commands: p.Lines, Result: "confirmed"}))
+		r.closed(id, "confirmed")
 		r.startRollbackLocked(pend.rollback, a.By, false)
 		return nil
+	}
+	if rb := r.activeRollbackLocked(); rb != nil {
+		return fmt.Errorf("a rollback on %s is under way: wait for it to end", rb.App)
 	}
 	values := maps.Clone(pend.values)
 	if values == nil {
@@ -543,32 +561,49 @@ func (r *Runner) Answer(id uint64, a Answer) error {
 			r.o.Stack.Masker.Add(values[f.Key])
 		}
 	}
-	r.prompt = nil
-	delete(r.pending, id)
-	if cr := pend.criterion; cr != nil {
-		_ = r.o.Journal.Append(r.record(nil, cr.env, ActConfirm, Record{Operator: a.By, Step: "criterion:" + cr.c.ID, Commands: p.Lines, Result: "confirmed"}))
-		r.wg.Go(func() { r.runCriterion(cr, a.By, values) })
-		return nil
-	}
-	s := pend.step
-	env := r.env(s)
+	s, env, name := pend.target(r)
 	approver := ""
 	if p.NeedsApproval {
 		if r.shared {
 			// The two-person rule: the driver proposes, another approves.
 			pend.answered = values
 			p.Awaiting = true
-			r.prompt = p
-			r.pending[id] = pend
-			_ = r.o.Journal.Append(r.record(s, env, ActConfirm, Record{Operator: a.By, Commands: p.Lines, Result: "proposed", Note: "waiting for a second operator's approval"}))
+			_ = r.o.Journal.Append(r.record(s, env, ActConfirm, Record{Operator: a.By, Step: name, Commands: p.Lines, Result: "proposed", Note: "waiting for a second operator's approval"}))
 			r.publishLocked()
 			return nil
 		}
 		approver = "waived: local console, no second operator (two_person is on for " + env.Config.Name + ")"
 	}
-	_ = r.o.Journal.Append(r.record(s, env, ActConfirm, Record{Operator: a.By, Commands: p.Lines, Result: "confirmed", Approver: approver}))
-	r.startLocked(s, a.By, values, values["note"], approver)
+	r.prompt = nil
+	delete(r.pending, id)
+	_ = r.o.Journal.Append(r.record(s, env, ActConfirm, Record{Operator: a.By, Step: name, Commands: p.Lines, Result: "confirmed", Approver: approver}))
+	r.closed(id, "confirmed")
+	r.launchLocked(pend, a.By, values, approver)
 	return nil
+}
+
+// target is what a pending prompt stands for: a step, or a success
+// criterion (s nil), with its environment and its name in the journal.
+func (pend *pendingRun) target(r *Runner) (*Step, *connect.Env, string) {
+	if cr := pend.criterion; cr != nil {
+		return nil, cr.env, "criterion:" + cr.c.ID
+	}
+	return pend.step, r.env(pend.step), pend.step.ID
+}
+
+// launchLocked starts what a confirmed (and, where needed, approved)
+// prompt stands for.
+func (r *Runner) launchLocked(pend *pendingRun, by string, values map[string]string, approver string) {
+	if cr := pend.criterion; cr != nil {
+		r.wg.Go(func() { r.runCriterion(cr, by, values, approver) })
+		return
+	}
+	r.startLocked(pend.step, by, values, values["note"], approver)
+}
+
+// closed records how a prompt ended, for the view that opened it.
+func (r *Runner) closed(id uint64, how string) {
+	r.lastClosed = ClosedPrompt{ID: id, How: how}
 }
 
 // CancelPrompt closes the open prompt; nothing is done. The driver or
@@ -596,6 +631,7 @@ func (r *Runner) cancelPromptLocked(id uint64, by, why string) {
 	}
 	r.prompt = nil
 	delete(r.pending, id)
+	r.closed(id, "cancelled by "+by+": "+why)
 	r.publishLocked()
 }
 
@@ -679,6 +715,8 @@ func (r *Runner) startLocked(s *Step, by string, values map[string]string, note,
 	*st = StepStatus{Step: s, App: env.App, EnvName: env.Config.Name, State: Running, Started: now, Operator: by, Note: note, DryRun: r.o.DryRun, Approver: approver}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.running, r.cancel = s.ID, cancel
+	done := make(chan struct{})
+	r.stepDone = done
 	_ = r.o.Journal.Append(r.record(s, env, ActStepStart, Record{Operator: by, Approver: approver}))
 	r.publishLocked()
 	x := &execution{r: r, s: s, env: env, by: by, approver: approver, values: values, vars: map[string]string{}}
@@ -686,6 +724,7 @@ func (r *Runner) startLocked(s *Step, by string, values map[string]string, note,
 		defer cancel()
 		outcome := x.run(ctx)
 		r.finish(s, env, by, approver, outcome)
+		close(done)
 	})
 }
 

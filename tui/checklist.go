@@ -45,6 +45,9 @@ func (m *Model) onRunner() {
 	p := m.run.Prompt
 	switch {
 	case p == nil && m.dlg != nil && (m.dlg.kind == dialogPrompt || m.dlg.kind == dialogWatch || m.dlg.kind == dialogApprove):
+		if m.dlg.awaiting && m.run.Closed.ID == m.dlg.promptID {
+			m.flash = "your proposal was " + m.run.Closed.How
+		}
 		m.dlg = nil
 	case p != nil && (m.dlg == nil || m.dlg.promptID != p.ID) && m.asked == p.ID:
 		m.dlg = promptDialog(p)
@@ -174,7 +177,9 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch res {
 	case dialogHidden:
 		m.dlg = nil
-		m.deferred = d.promptID
+		if d.kind == dialogApprove {
+			m.deferred = d.promptID
+		}
 	case dialogCancelled:
 		m.dlg = nil
 		switch d.kind {
@@ -182,8 +187,11 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.o.Runner.CancelPrompt(d.promptID, m.o.Operator, "cancelled at the console")
 			m.flash = "cancelled: nothing was done"
 		case dialogSuggest:
-			m.o.Runner.Dismiss(d.suggestion, m.o.Operator)
-			m.flash = "not now: the console asks again if the breach clears and comes back"
+			if err := m.o.Runner.Dismiss(d.suggestion, m.o.Operator); err != nil {
+				m.flash = err.Error()
+			} else {
+				m.flash = "not now: the console asks again if the breach clears and comes back"
+			}
 		case dialogApprove:
 			if err := m.o.Runner.Reject(d.promptID, m.o.Operator, "rejected at "+m.o.Operator+"'s console"); err != nil {
 				m.flash = err.Error()
@@ -247,8 +255,17 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// quit quits, asking first when a step is running or a prompt is open.
+// quit quits, asking first when a step is running or a prompt is open,
+// and not while a rollback runs: it is never left half done.
 func (m *Model) quit() (tea.Model, tea.Cmd) {
+	if m.run != nil {
+		for _, rb := range m.run.Rollbacks {
+			if rb.Running() && m.o.Seat == nil {
+				m.flash = "a rollback of " + strings.Join(rb.IDs, ", ") + " on " + rb.App + " is " + rb.Phase + ": quit once it has ended"
+				return m, nil
+			}
+		}
+	}
 	// A shared console's engine outlives any one session: leaving stops
 	// nothing (an open confirmation of this operator's is cancelled).
 	if m.o.Runner == nil || m.o.Seat != nil || !m.o.Runner.Busy() {

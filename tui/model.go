@@ -276,8 +276,8 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.flash = ""
 		return m, nil
 	case key.Matches(msg, k.Emergency) && m.run != nil:
-		env, _ := m.target()
-		return m, m.askRollback(env, nil, true)
+		// The environment on screen, whatever step is selected.
+		return m, m.askRollback(m.cur().env.Config.Name, nil, true)
 	case key.Matches(msg, k.Decide) && m.run != nil && len(m.o.Runbook.Decision.Branches) > 0:
 		m.dlg = m.decisionDialog()
 		return m, nil

@@ -166,8 +166,11 @@ func (d *dialog) key(msg tea.KeyPressMsg) (dialogResult, tea.Cmd) {
 	}
 	switch msg.String() {
 	case "esc":
-		if d.kind == dialogApprove {
+		switch d.kind {
+		case dialogApprove:
 			return dialogHidden, nil // not now: the proposal stays open
+		case dialogDecision:
+			return dialogHidden, nil // leave the tree: nothing answered
 		}
 		return dialogCancelled, nil
 	case "y":

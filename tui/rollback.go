@@ -102,6 +102,9 @@ func (m *Model) suggestion() {
 	if m.dlg != nil || m.run == nil || len(m.run.Suggestions) == 0 {
 		return
 	}
+	if m.o.Seat != nil && !m.o.Seat.Driving() {
+		return // the driver decides; the footer tells the others
+	}
 	s := m.run.Suggestions[0]
 	d := &dialog{kind: dialogSuggest, title: "Roll back " + m.o.Runbook.Integration(s.Integration).Name + " on " + s.App + "?",
 		lines: []string{s.Reason}, proceed: "Roll back…", suggestion: s}

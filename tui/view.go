@@ -132,6 +132,9 @@ func (m *Model) footer() string {
 	if p := m.pendingApproval(); p != nil && m.dlg == nil && !m.filtering {
 		return fit(st.Warn.Render(p.By+" proposes "+p.Title+": a to review and approve"), m.width)
 	}
+	if m.run != nil && len(m.run.Suggestions) > 0 && m.o.Seat != nil && !m.o.Seat.Driving() && m.dlg == nil {
+		return fit(st.Bad.Render("rollback proposed: "+m.run.Suggestions[0].Reason+" (the driver decides)"), m.width)
+	}
 	if m.filtering {
 		line := m.input.View()
 		hint := st.Dim.Render("  enter apply · esc cancel · ↑↓ history")

@@ -11,7 +11,6 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
-	"github.com/hotdash/hotdash-console/integrations/config"
 	"github.com/hotdash/hotdash-console/integrations/connect"
 	"github.com/hotdash/hotdash-console/runbook"
 )
@@ -44,21 +43,20 @@ func (c *cli) check(ctx context.Context, args []string) error {
 	if *watch < 0 || (*watch > 0 && *watch < time.Second) {
 		return usageError("check: --watch takes an interval of a second or more (--watch 1h)")
 	}
-	cfg, _, err := c.load(gl, *demo)
+	cfg, rb, err := c.load(gl, *demo)
 	if err != nil {
 		return err
 	}
-	rb, _ := c.runbookFor(gl, cfg)
 	envName := cfg.DefaultEnv
 	if gl.env != "" {
 		envName = gl.env
 	}
+	jp, err := c.journalPath(gl, cfg, *demo)
+	if err != nil {
+		return err
+	}
 	histPath := *history
 	if histPath == "" {
-		jp, err := c.journalPath(gl, cfg, *demo)
-		if err != nil {
-			return err
-		}
 		histPath = historyPath(jp, *demo)
 	}
 	stack, err := connect.Build(connect.Options{Config: cfg, Defs: rb.Integrations, Getenv: c.getenv})
@@ -67,11 +65,9 @@ func (c *cli) check(ctx context.Context, args []string) error {
 	}
 	// The flags' meaning comes from the digests the console recorded.
 	var records []runbook.Record
-	if jp, err := c.journalPath(gl, cfg, *demo); err == nil {
-		if loaded, err := runbook.ReadJournal(jp); err == nil {
-			records = loaded.Records
-			runbook.LearnDigests(records, stack.Book)
-		}
+	if loaded, err := runbook.ReadJournal(jp); err == nil {
+		records = loaded.Records
+		runbook.LearnDigests(records, stack.Book)
 	}
 	if err := stack.Prepare(ctx); err != nil {
 		return exitError{2, err}
@@ -148,26 +144,4 @@ func (c *cli) colour() bool {
 	}
 	f, ok := c.stdout.(*os.File)
 	return ok && term.IsTerminal(f.Fd())
-}
-
-// runbookFor loads the runbook the flags and configuration name.
-func (c *cli) runbookFor(g globalFlags, cfg *config.Config) (*runbook.Runbook, error) {
-	path := g.runbook
-	if path == "" {
-		path = cfg.Runbook
-	}
-	rb := runbook.Default()
-	if path != "" {
-		var err error
-		if rb, err = runbook.Load(path); err != nil {
-			return nil, exitError{2, err}
-		}
-	}
-	if err := rb.Configure(cfg); err != nil {
-		return nil, exitError{2, err}
-	}
-	if g.persist > 0 {
-		rb.Decision.Persist = g.persist
-	}
-	return rb, nil
 }

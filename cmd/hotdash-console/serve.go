@@ -96,9 +96,6 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 			}
 			name, ok := current.lookup(key)
 			if ok {
-				if name == "" {
-					name = sctx.User()
-				}
 				sctx.SetValue(operatorKey, name)
 			}
 			return ok
@@ -138,9 +135,6 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 func (sh *shared) seatMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		name, _ := sess.Context().Value(operatorKey).(string)
-		if name == "" {
-			name = sess.User()
-		}
 		seat := sh.runner.Join(name)
 		sess.Context().SetValue(sessionKey, seat)
 		defer seat.Leave()
@@ -198,6 +192,11 @@ func readAuthorizedKeys(path string) (operatorKeys, error) {
 		key, comment, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: not an authorized key: %v", path, n, err)
+		}
+		if strings.TrimSpace(comment) == "" {
+			// The comment is the operator's name; without it one key could
+			// log in under two names and approve its own writes.
+			return nil, fmt.Errorf("%s:%d: the key has no comment: end the line with its operator's name (ssh-ed25519 AAAA… alice)", path, n)
 		}
 		out = append(out, struct {
 			key  gossh.PublicKey
