@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
 // fakePlatform is an in-memory platform for the watcher's tests.
@@ -289,13 +291,12 @@ func TestLogStreamReopensAfterAGapAndSaysSo(t *testing.T) {
 // waitFor polls cond: for goroutines the test does not control.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if !cond() {
+			return errors.New("condition not reached")
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestFloodReachesViewsInBatchesOnTheTick(t *testing.T) {

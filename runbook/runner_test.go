@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/hotdash/hotdash-console/integrations/config"
 	"github.com/hotdash/hotdash-console/integrations/connect"
 	"github.com/hotdash/hotdash-console/integrations/sim"
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
 // fastRunbook is the embedded guide with short monitoring windows.
@@ -329,11 +331,10 @@ func asHeld(err error, target **ErrHeld) bool {
 
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if !cond() {
+			return errors.New("condition not reached")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/hotdash/hotdash-console/integrations/config"
 	"github.com/hotdash/hotdash-console/integrations/connect"
 	"github.com/hotdash/hotdash-console/integrations/sim"
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 	"github.com/hotdash/hotdash-console/runbook"
 )
 
@@ -96,40 +98,28 @@ func (s *screen) text() string {
 // waitFor waits until every want is on the screen, and returns it.
 func (s *screen) waitFor(want ...string) string {
 	s.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		txt := s.text()
-		missing := ""
-		for _, w := range want {
-			if !strings.Contains(txt, w) {
-				missing = w
-				break
-			}
+	var txt string
+	testkit.Eventually(s.t, 10*time.Second, func() error {
+		txt = s.text()
+		if m := testkit.Missing(txt, want...); m != "" {
+			return fmt.Errorf("screen never showed %q:\n%s", m, txt)
 		}
-		if missing == "" {
-			return txt
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("screen never showed %q:\n%s", missing, txt)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return txt
 }
 
 // waitUntil waits until cond holds on the screen.
 func (s *screen) waitUntil(what string, cond func(string) bool) string {
 	s.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		txt := s.text()
-		if cond(txt) {
-			return txt
+	var txt string
+	testkit.Eventually(s.t, 10*time.Second, func() error {
+		if txt = s.text(); !cond(txt) {
+			return fmt.Errorf("screen never showed %s:\n%s", what, txt)
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("screen never showed %s:\n%s", what, txt)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return txt
 }
 
 func (s *screen) press(keys ...string) {

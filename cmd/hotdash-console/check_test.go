@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hotdash/hotdash-console/integrations"
 	"github.com/hotdash/hotdash-console/integrations/fly/flyfake"
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 	"github.com/hotdash/hotdash-console/runbook"
 )
 
@@ -168,13 +170,12 @@ func TestCheckWatchAppendsHistoryOnTheClock(t *testing.T) {
 		return len(h.Checks)
 	}
 	for want := 1; want <= 3; want++ {
-		deadline := time.Now().Add(20 * time.Second)
-		for checks() < want || clk.Waiters() == 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("check %d never came", want)
+		testkit.Eventually(t, 20*time.Second, func() error {
+			if checks() < want || clk.Waiters() == 0 {
+				return fmt.Errorf("check %d never came", want)
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return nil
+		})
 		if want < 3 {
 			clk.Advance(time.Hour)
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/hotdash/hotdash-console/integrations/connect"
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 	"github.com/hotdash/hotdash-console/runbook"
 )
 
@@ -150,13 +152,12 @@ func (tm *sshTerm) mark() {
 
 func (tm *sshTerm) waitFor(want string) {
 	tm.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(tm.text(), want) {
-		if time.Now().After(deadline) {
-			tm.t.Fatalf("the session never showed %q; it showed:\n%s", want, tail(tm.text(), 3000))
+	testkit.Eventually(tm.t, 15*time.Second, func() error {
+		if txt := tm.text(); !strings.Contains(txt, want) {
+			return fmt.Errorf("the session never showed %q; it showed:\n%s", want, tail(txt, 3000))
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func tail(s string, n int) string {
@@ -181,13 +182,12 @@ const (
 
 func waitState(t *testing.T, r *runbook.Runner, what string, cond func(*runbook.State) bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond(r.State()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
+	testkit.Eventually(t, 15*time.Second, func() error {
+		if !cond(r.State()) {
+			return fmt.Errorf("never: %s", what)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestSharedConsoleOverSSH(t *testing.T) {

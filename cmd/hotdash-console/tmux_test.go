@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
 var (
@@ -77,24 +80,15 @@ func (tm *tmux) keys(keys ...string) { tm.run(append([]string{"send-keys"}, keys
 // waitFor waits until every want is on the screen.
 func (tm *tmux) waitFor(want ...string) string {
 	tm.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s := tm.screen()
-		missing := ""
-		for _, w := range want {
-			if !strings.Contains(s, w) {
-				missing = w
-				break
-			}
+	var s string
+	testkit.Eventually(tm.t, 20*time.Second, func() error {
+		s = tm.screen()
+		if m := testkit.Missing(s, want...); m != "" {
+			return fmt.Errorf("the screen never showed %q:\n%s", m, s)
 		}
-		if missing == "" {
-			return s
-		}
-		if time.Now().After(deadline) {
-			tm.t.Fatalf("the screen never showed %q:\n%s", missing, s)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return s
 }
 
 func TestEndToEndDemoShowsFourLivePanes(t *testing.T) {
@@ -116,13 +110,12 @@ func TestEndToEndDemoShowsFourLivePanes(t *testing.T) {
 		}
 	}
 	tm.keys("q")
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(tm.run("list-panes", "-F", "#{pane_dead}"), "1") {
-		if time.Now().After(deadline) {
-			t.Fatal("q did not quit")
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if !strings.Contains(tm.run("list-panes", "-F", "#{pane_dead}"), "1") {
+			return errors.New("q did not quit")
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestEndToEndCompactAt80x24(t *testing.T) {

@@ -2,7 +2,6 @@ package chatwoot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
 const (
@@ -71,7 +71,7 @@ func (f *fakeChatwoot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, f.apiBody)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{
+		testkit.WriteJSON(w, http.StatusOK, map[string]string{
 			"version": "3.13.0", "timestamp": "2025-10-19 09:30:00",
 			"queue_services": f.queue, "data_services": f.data,
 		})
@@ -84,22 +84,22 @@ func (f *fakeChatwoot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case f.healthRaw != "":
 			fmt.Fprint(w, f.healthRaw)
 		default:
-			writeJSON(w, http.StatusOK, map[string]string{"status": "woot"})
+			testkit.WriteJSON(w, http.StatusOK, map[string]string{"status": "woot"})
 		}
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/accounts/") && strings.HasSuffix(r.URL.Path, "/conversations"):
 		account := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v1/accounts/"), "/conversations")
 		switch {
 		case r.Header.Get("api_access_token") != testToken:
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Invalid Access Token"})
+			testkit.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "Invalid Access Token"})
 		case account != testAccount:
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "You are not authorized to access this account"})
+			testkit.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "You are not authorized to access this account"})
 		case f.convCode != 0:
 			w.WriteHeader(f.convCode)
 			fmt.Fprint(w, f.convBody)
 		case f.convBody != "":
 			fmt.Fprint(w, f.convBody)
 		default:
-			writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{
+			testkit.WriteJSON(w, http.StatusOK, map[string]any{"data": map[string]any{
 				"meta": map[string]int{"mine_count": 1, "assigned_count": 2, "unassigned_count": 3, "all_count": 5},
 				"payload": []map[string]any{
 					{"id": 11, "status": "open", "messages": []map[string]any{{"id": 1, "content": "hi"}}},
@@ -108,7 +108,7 @@ func (f *fakeChatwoot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}})
 		}
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
+		testkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
 	}
 }
 
@@ -116,12 +116,6 @@ func (f *fakeChatwoot) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.requests
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 // client returns a client for the fake with tiny backoffs.

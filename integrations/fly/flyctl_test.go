@@ -3,6 +3,7 @@ package fly
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hotdash/hotdash-console/integrations"
 	"github.com/hotdash/hotdash-console/integrations/fly/flyfake"
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
 // The test binary is the fake fly: invoked through a link named "fly", it
@@ -213,19 +215,14 @@ func TestLogsStreamDecodesConcatenatedObjects(t *testing.T) {
 			mu.Unlock()
 		})
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= 6 {
-			break
+		defer mu.Unlock()
+		if n := len(got); n < 6 {
+			return fmt.Errorf("only %d lines", n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d lines", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	mu.Lock()
 	l := got[0]
 	mu.Unlock()

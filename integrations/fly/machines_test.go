@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
 // machinesFor is a Machines platform on the fake, with tiny waits.
@@ -580,8 +581,6 @@ func TestMachinesNeverShowTheToken(t *testing.T) {
 			fakeAPIError(w, code, "bad credentials: "+r.Header.Get("Authorization"))
 		}
 	}
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
 	tests := []struct {
 		name    string
 		handler http.HandlerFunc // nil: nothing listens
@@ -594,7 +593,7 @@ func TestMachinesNeverShowTheToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base := closed.URL
+			base := testkit.Refused(t)
 			if tt.handler != nil {
 				srv := httptest.NewServer(tt.handler)
 				defer srv.Close()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
 const (
@@ -307,28 +308,16 @@ func TestProbe(t *testing.T) {
 }
 
 func TestProbeUnreachable(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close()
-	res := client(url, nil).Probe().Check(context.Background())
+	res := client(testkit.Refused(t), nil).Probe().Check(context.Background())
 	if want := "POST /properties/123456789:runReport: connection refused"; res.Problem() != want {
 		t.Errorf("Err = %q, want %q", res.Problem(), want)
 	}
 }
 
 func TestProbeHonoursContext(t *testing.T) {
-	block := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-block:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(block)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	res := client(srv.URL, nil).Probe().Check(ctx)
+	res := client(testkit.Hanging(t), nil).Probe().Check(ctx)
 	if want := "POST /properties/123456789:runReport: timed out"; res.Problem() != want {
 		t.Errorf("Err = %q, want %q", res.Problem(), want)
 	}

@@ -2,7 +2,6 @@ package publer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
 const (
@@ -64,7 +64,7 @@ func (f *fakePubler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !f.noHeaders {
 			f.rateHeaders(w)
 		}
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "Rate limit exceeded. Retry later."})
+		testkit.WriteJSON(w, http.StatusTooManyRequests, map[string]string{"error": "Rate limit exceeded. Retry later."})
 		return
 	}
 	f.remaining--
@@ -72,7 +72,7 @@ func (f *fakePubler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws := r.Header.Get("Publer-Workspace-Id")
 	switch {
 	case ws == "":
-		writeJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"Workspace not selected"}})
+		testkit.WriteJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"Workspace not selected"}})
 		return
 	case r.Header.Get("Authorization") != "Bearer-API "+testKey:
 		if f.errorBody != "" {
@@ -81,12 +81,12 @@ func (f *fakePubler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, f.errorBody)
 			return
 		}
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []string{"Unauthorized"}})
+		testkit.WriteJSON(w, http.StatusUnauthorized, map[string]any{"errors": []string{"Unauthorized"}})
 		return
 	case ws != testWorkspace:
 		// Assumed: a workspace the key cannot use is refused like a
 		// missing one.
-		writeJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"Workspace not found"}})
+		testkit.WriteJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"Workspace not found"}})
 		return
 	}
 	switch {
@@ -95,11 +95,11 @@ func (f *fakePubler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, f.me)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"id": "5f1b2c", "name": "HotDash Ops", "email": "ops@hotdash.example"})
+		testkit.WriteJSON(w, http.StatusOK, map[string]string{"id": "5f1b2c", "name": "HotDash Ops", "email": "ops@hotdash.example"})
 	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/workspaces":
-		writeJSON(w, http.StatusOK, []map[string]string{{"id": testWorkspace, "name": "HotDash"}})
+		testkit.WriteJSON(w, http.StatusOK, []map[string]string{{"id": testWorkspace, "name": "HotDash"}})
 	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/accounts":
-		writeJSON(w, http.StatusOK, []map[string]string{{"id": "a1", "provider": "twitter", "name": "HotDash", "type": "profile"}})
+		testkit.WriteJSON(w, http.StatusOK, []map[string]string{{"id": "a1", "provider": "twitter", "name": "HotDash", "type": "profile"}})
 	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/job_status/"+testJob:
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		if f.jobCode != 0 {
@@ -107,9 +107,9 @@ func (f *fakePubler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprint(w, f.job)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/job_status/"):
-		writeJSON(w, http.StatusNotFound, map[string]any{"errors": []string{"Job not found"}})
+		testkit.WriteJSON(w, http.StatusNotFound, map[string]any{"errors": []string{"Job not found"}})
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]any{"errors": []string{"Not found"}})
+		testkit.WriteJSON(w, http.StatusNotFound, map[string]any{"errors": []string{"Not found"}})
 	}
 }
 
@@ -123,12 +123,6 @@ func (f *fakePubler) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.requests
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 func client(url string, mod func(*Options)) *Client {
@@ -498,9 +492,7 @@ func TestProbe(t *testing.T) {
 			}
 			url := f.start(t)
 			if tt.down {
-				srv := httptest.NewServer(http.NotFoundHandler())
-				url = srv.URL
-				srv.Close()
+				url = testkit.Refused(t)
 			}
 			c := client(url, tt.mod)
 			res := c.Probe().Check(context.Background())
@@ -544,18 +536,9 @@ func TestProbe(t *testing.T) {
 }
 
 func TestProbeHonoursContext(t *testing.T) {
-	block := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-block:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(block)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	res := client(srv.URL, nil).Probe().Check(ctx)
+	res := client(testkit.Hanging(t), nil).Probe().Check(ctx)
 	if res.Err == nil || res.Err.Error() != "GET /users/me: timed out" {
 		t.Errorf("Err = %v, want a timeout", res.Err)
 	}

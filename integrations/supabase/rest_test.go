@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations/httpc"
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
 // The fake PostgREST answers as contracts.md ("Supabase") says the real one
@@ -135,10 +136,7 @@ func TestRESTTrailingSlashInURL(t *testing.T) {
 }
 
 func TestRESTUnreachable(t *testing.T) {
-	fake := newFakePostgREST(t, 200, `[]`)
-	url := fake.URL
-	fake.Close()
-	_, _, err := NewREST(url, serviceKey, 5*time.Second).CheckMigration(t.Context(), "idea_pool")
+	_, _, err := NewREST(testkit.Refused(t), serviceKey, 5*time.Second).CheckMigration(t.Context(), "idea_pool")
 	if err == nil || err.Error() != "GET /rest/v1/idea_pool: connection refused" {
 		t.Fatalf("got %v", err)
 	}
@@ -146,16 +144,7 @@ func TestRESTUnreachable(t *testing.T) {
 }
 
 func TestRESTTimeout(t *testing.T) {
-	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer slow.Close()
-	defer close(release)
-	_, _, err := NewREST(slow.URL, serviceKey, 100*time.Millisecond).CheckMigration(t.Context(), "idea_pool")
+	_, _, err := NewREST(testkit.Hanging(t), serviceKey, 100*time.Millisecond).CheckMigration(t.Context(), "idea_pool")
 	if err == nil || err.Error() != "GET /rest/v1/idea_pool: timed out" {
 		t.Fatalf("got %v", err)
 	}
