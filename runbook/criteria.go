@@ -58,10 +58,10 @@ func (r *Runner) RunCriterion(id, by string) (*Prompt, error) {
 	switch c.Check {
 	case "rollback_test":
 		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpSet, App: env.App, Values: map[string]string{flag: "false"}, Stage: true, Plain: map[string]bool{flag: true}})...)
-		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpApply, App: env.App, Mode: r.applyMode(&Step{})})...)
+		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(r.applyOp(env.App, nil))...)
 		p.Lines = append(p.Lines, "check: "+r.fallbackText(d.ID))
 		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpSet, App: env.App, Values: map[string]string{flag: "true"}, Stage: true, Plain: map[string]bool{flag: true}})...)
-		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpApply, App: env.App, Mode: r.applyMode(&Step{})})...)
+		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(r.applyOp(env.App, nil))...)
 		p.Lines = append(p.Lines, "check: "+d.Name+" live again")
 	case "fallback_test":
 		if r.o.Stack.Faults != nil && c.Fault != "" {
@@ -75,7 +75,7 @@ func (r *Runner) RunCriterion(id, by string) (*Prompt, error) {
 		set := func(what string) []string {
 			return r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpSet, App: env.App, Values: map[string]string{c.Break: what}, Stage: true})
 		}
-		apply := r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpApply, App: env.App, Mode: r.applyMode(&Step{})})
+		apply := r.o.Stack.Platform.Describe(r.applyOp(env.App, nil))
 		p.Lines = append(p.Lines, set("invalid")[0]+"   (an invalid value)")
 		p.Lines = append(p.Lines, apply...)
 		p.Lines = append(p.Lines, "check: "+d.Name+" falls back to mock while "+flag+" stays true")
@@ -98,12 +98,7 @@ func (r *Runner) RunCriterion(id, by string) (*Prompt, error) {
 			pend.values[f.Key] = r.o.Stack.Getenv(f.FromEnv)
 		}
 	}
-	r.nextID++
-	p.ID = r.nextID
-	r.prompt = p
-	r.pending[p.ID] = pend
-	r.publishLocked()
-	return p, nil
+	return r.openPromptLocked(p, pend), nil
 }
 
 // idleLocked says why nothing new can start now, or nil.
@@ -140,20 +135,22 @@ func (r *Runner) runCriterion(req *criterionReq, by string, values map[string]st
 		rec.Result, rec.Note = "ok", note
 	}
 	_ = r.o.Journal.Append(rec)
+	var state string
+	if err != nil {
+		state = r.rollbackState(ctx, env, []string{d.ID})
+	}
 	r.mu.Lock()
 	st.Ended = r.o.Now()
 	if err != nil {
 		st.Phase, st.Result = "failed", "test failed: "+err.Error()
-		st.State = r.rollbackState(ctx, env, []string{d.ID})
+		st.State = state
 	} else {
 		st.Phase, st.Result = "verified", "test passed: "+note
 	}
 	r.criterion = ""
 	r.publishLocked()
 	r.mu.Unlock()
-	for _, e := range r.o.Stack.Envs {
-		e.Watcher.Refresh()
-	}
+	r.o.Stack.Refresh()
 }
 
 // criterionSteps does the test's writes and checks in order.
@@ -192,15 +189,13 @@ func (r *Runner) criterionSteps(ctx context.Context, c Criterion, env *connect.E
 			return fmt.Errorf("%s", o.result)
 		}
 		r.rbSay(st, "applying", "")
-		if o, ok := x.apply(ctx, integrations.Op{Kind: integrations.OpApply, App: env.App, Mode: r.applyMode(&Step{})}, r.o.Stack.Platform.Describe(integrations.Op{Kind: integrations.OpApply, App: env.App, Mode: r.applyMode(&Step{})})); !ok {
+		apply := r.applyOp(env.App, nil)
+		if o, ok := x.apply(ctx, apply, r.o.Stack.Platform.Describe(apply)); !ok {
 			return fmt.Errorf("%s", o.result)
 		}
 		return nil
 	}
-	fallback, ok := r.o.Runbook.Fallbacks[d.ID]
-	if !ok {
-		fallback = Check{Call: "source", Want: []string{"mock"}}
-	}
+	fallback := r.o.Runbook.Fallback(d.ID)
 	live := Check{Call: "source", Want: []string{"live"}}
 	start := r.o.Now()
 	switch c.Check {

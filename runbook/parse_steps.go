@@ -210,7 +210,6 @@ func (p *parser) step(rb *Runbook, i int, fs fileStep) *Step {
 		Value: fs.Value, Secrets: fs.Secrets, Values: fs.Values, Apply: fs.Apply, Mode: fs.Mode,
 		Timeout: fs.Timeout.Duration, Interval: fs.Interval.Duration, Window: fs.Window.Duration,
 		Command: fs.Command, Dir: fs.Dir, Confirm: fs.Confirm, Note: fs.Note, TwoPerson: fs.TwoPerson,
-		Line: nthKeyLine(p.data, []string{"step", "id"}, i),
 	}
 	if s.Title == "" {
 		s.Title = s.ID

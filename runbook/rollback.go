@@ -164,12 +164,7 @@ func (r *Runner) Rollback(envName string, ids []string, emergency bool, by strin
 	if env.Config.Production {
 		p.TypeToConfirm = env.App
 	}
-	r.nextID++
-	p.ID = r.nextID
-	r.prompt = p
-	r.pending[p.ID] = &pendingRun{rollback: req}
-	r.publishLocked()
-	return p, nil
+	return r.openPromptLocked(p, &pendingRun{rollback: req}), nil
 }
 
 func (r *Runner) names(ids []string) []string {
@@ -183,10 +178,7 @@ func (r *Runner) names(ids []string) []string {
 // fallbackText says how a rollback of id is verified.
 func (r *Runner) fallbackText(id string) string {
 	d := r.o.Runbook.Integration(id)
-	c, ok := r.o.Runbook.Fallbacks[id]
-	if !ok {
-		c = Check{Call: "source", Want: []string{"mock"}}
-	}
+	c := r.o.Runbook.Fallback(id)
 	switch c.Call {
 	case "post":
 		return fmt.Sprintf("POST /api/social/post {\"text\":%q} → jobId starts with %s", c.Text, strings.TrimSuffix(strings.Join(c.Want, " or "), "*"))
@@ -207,7 +199,7 @@ func (r *Runner) rollbackOps(req *rollbackReq) []integrations.Op {
 	}
 	return []integrations.Op{
 		{Kind: integrations.OpSet, App: req.env.App, Values: values, Stage: true, Plain: plain},
-		{Kind: integrations.OpApply, App: req.env.App, Mode: r.applyMode(&Step{})},
+		r.applyOp(req.env.App, nil),
 	}
 }
 
@@ -289,9 +281,7 @@ func (r *Runner) rollback(req *rollbackReq, st *RollbackStatus) {
 		st.Phase = map[bool]string{true: "verified", false: "failed"}[ok]
 		r.publishLocked()
 		r.mu.Unlock()
-		for _, e := range r.o.Stack.Envs {
-			e.Watcher.Refresh()
-		}
+		r.o.Stack.Refresh()
 	}
 	ops := r.rollbackOps(req)
 	if r.o.DryRun {
@@ -342,10 +332,7 @@ func (r *Runner) rollback(req *rollbackReq, st *RollbackStatus) {
 // verifyFallback checks, retrying while machines settle, that id reports
 // mock again.
 func (r *Runner) verifyFallback(ctx context.Context, env *connect.Env, id string, st *RollbackStatus) (string, bool) {
-	c, ok := r.o.Runbook.Fallbacks[id]
-	if !ok {
-		c = Check{Call: "source", Want: []string{"mock"}}
-	}
+	c := r.o.Runbook.Fallback(id)
 	s := &Step{ID: "rollback", Integration: id, Timeout: 90 * time.Second, Interval: 2 * time.Second}
 	x := &execution{r: r, s: s, env: env, by: st.By, vars: map[string]string{},
 		sink: func(line string) { r.rbSay(st, "", "%s", line) }}

@@ -82,6 +82,15 @@ func (rb *Runbook) Integration(id string) *integrations.Definition {
 	return nil
 }
 
+// Fallback is the check that a rollback of integration id reached mock:
+// the runbook's own, or the integration reporting its mock source.
+func (rb *Runbook) Fallback(id string) Check {
+	if c, ok := rb.Fallbacks[id]; ok {
+		return c
+	}
+	return Check{Call: "source", Want: []string{"mock"}}
+}
+
 // file mirrors the TOML layout.
 type file struct {
 	Runbook struct {

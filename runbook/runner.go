@@ -189,7 +189,7 @@ type Runner struct {
 	dismissed   map[string]bool
 	criterion   string // the success criterion being run
 	lastClosed  ClosedPrompt
-	crit        []CriterionStatus // from the journal, as of critN records
+	crit        []CriterionStatus // from the journal, as of critN records (-1: not yet)
 	critN       int
 	shared      bool
 	seats       []*Seat
@@ -221,7 +221,7 @@ func NewRunner(o Options) *Runner {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	r := &Runner{o: o, steps: map[string]*StepStatus{}, pending: map[uint64]*pendingRun{}, subs: map[chan struct{}]struct{}{},
+	r := &Runner{o: o, critN: -1, steps: map[string]*StepStatus{}, pending: map[uint64]*pendingRun{}, subs: map[chan struct{}]struct{}{},
 		lastApply: map[string]time.Time{}, dismissed: map[string]bool{}}
 	for _, s := range o.Runbook.Steps {
 		env := r.env(s)
@@ -315,7 +315,7 @@ func (r *Runner) publishLocked() {
 		s.Rollbacks = append(s.Rollbacks, c)
 	}
 	s.Suggestions = slices.Clone(r.suggestions)
-	if n := r.o.Journal.Len(); n != r.critN || r.crit == nil {
+	if n := r.o.Journal.Len(); n != r.critN {
 		r.crit, r.critN = Criteria(r.o.Runbook, r.o.Journal.Records()), n
 	}
 	s.Criteria = r.crit
@@ -385,12 +385,18 @@ func (r *Runner) Run(id, by string) (*Prompt, error) {
 	}
 	p.By = by
 	p.NeedsApproval = r.needsApproval(s)
+	return r.openPromptLocked(p, pend), nil
+}
+
+// openPromptLocked makes p the open confirmation, with what to run once
+// it is answered.
+func (r *Runner) openPromptLocked(p *Prompt, pend *pendingRun) *Prompt {
 	r.nextID++
 	p.ID = r.nextID
 	r.prompt = p
 	r.pending[p.ID] = pend
 	r.publishLocked()
-	return p, nil
+	return p
 }
 
 func (r *Runner) canStartLocked(s *Step) error {
@@ -486,12 +492,21 @@ func (r *Runner) writes(s *Step, env *connect.Env, values map[string]string) []i
 		ops = append(ops, integrations.Op{Kind: integrations.OpSet, App: env.App, Values: all, Stage: true, Plain: plain})
 	}
 	if s.Kind == KindApply || s.Apply {
-		ops = append(ops, integrations.Op{Kind: integrations.OpApply, App: env.App, Mode: r.applyMode(s)})
+		ops = append(ops, r.applyOp(env.App, s))
 	}
 	return ops
 }
 
+// applyOp applies what is staged on app the way step s says, or the way
+// the config does when s is nil or does not say.
+func (r *Runner) applyOp(app string, s *Step) integrations.Op {
+	return integrations.Op{Kind: integrations.OpApply, App: app, Mode: r.applyMode(s)}
+}
+
 func (r *Runner) applyMode(s *Step) integrations.ApplyMode {
+	if s == nil {
+		s = &Step{}
+	}
 	mode := s.Mode
 	if mode == "" {
 		mode = r.o.Stack.Config.Fly.Apply
@@ -663,18 +678,6 @@ func (r *Runner) Skip(id, by, reason string) error {
 	return nil
 }
 
-// StopBy cancels the running step, if by may act.
-func (r *Runner) StopBy(by string) error {
-	r.mu.Lock()
-	if err := r.mayActLocked(by); err != nil {
-		r.mu.Unlock()
-		return err
-	}
-	r.mu.Unlock()
-	r.Stop()
-	return nil
-}
-
 // Stop cancels the running step.
 func (r *Runner) Stop() {
 	r.mu.Lock()
@@ -753,9 +756,7 @@ func (r *Runner) finish(s *Step, env *connect.Env, by, approver string, o outcom
 	}
 	r.running, r.cancel = "", nil
 	r.publishLocked()
-	for _, e := range r.o.Stack.Envs {
-		e.Watcher.Refresh()
-	}
+	r.o.Stack.Refresh()
 }
 
 // ifNot is the guide's "if not" for a step, with the integration's live

@@ -77,9 +77,6 @@ type Step struct {
 	// TwoPerson overrides the environment's two-person rule for this
 	// step's writes (nil: the environment decides).
 	TwoPerson *bool
-
-	// Line is where the step starts in its file.
-	Line int
 }
 
 // Check is one condition of a verify or precondition step.

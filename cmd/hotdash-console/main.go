@@ -400,9 +400,7 @@ func restoreDemo(ctx context.Context, stack *connect.Stack, records []runbook.Re
 			_ = p.Apply(ctx, r.App, integrations.ApplyDeploy, nil)
 		}
 	}
-	for _, e := range stack.Envs {
-		e.Watcher.Refresh()
-	}
+	stack.Refresh()
 }
 
 // runbookCmd is `runbook lint` and `runbook show`.

@@ -158,6 +158,14 @@ func Build(o Options) (*Stack, error) {
 	return st, nil
 }
 
+// Refresh asks every environment's watcher to look again now, after a
+// write that changed what they show.
+func (s *Stack) Refresh() {
+	for _, e := range s.Envs {
+		e.Watcher.Refresh()
+	}
+}
+
 // Start starts the simulator (if any) and every environment's watcher.
 func (s *Stack) Start(ctx context.Context) error {
 	if err := s.Prepare(ctx); err != nil {
