@@ -1,7 +1,8 @@
 package integrations
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -11,13 +12,8 @@ import (
 func FlyCommands(op Op) []string {
 	switch op.Kind {
 	case OpSet:
-		names := make([]string, 0, len(op.Values))
-		for n := range op.Values {
-			names = append(names, n)
-		}
-		sort.Strings(names)
 		parts := []string{"fly secrets set"}
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(op.Values)) {
 			v := op.Values[n]
 			if !op.Plain[n] {
 				v = Mask
