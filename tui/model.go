@@ -244,7 +244,9 @@ func (m *Model) apply(i int, u integrations.Update) {
 			continue
 		}
 		added := ev.logs[k].append(lines)
-		if i == m.env && k < len(m.scroll) {
+		// Only a paused view moves with what arrives; measuring the log
+		// view's height draws its status rows, so do it only then.
+		if i == m.env && k < len(m.scroll) && m.scroll[k].paused {
 			m.scroll[k].arrived(added, max(0, ev.logs[k].count()-m.logHeight()))
 		}
 	}
