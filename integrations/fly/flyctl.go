@@ -283,6 +283,9 @@ func (f *Flyctl) Apply(ctx context.Context, app string, mode integrations.ApplyM
 		}
 		progress(ev)
 	}
+	// A line too long for the scanner ends the reading: the rest still has
+	// to go somewhere, or fly blocks on a full pipe until the timeout.
+	_, _ = io.Copy(io.Discard, out)
 	return notFound(cmdError(ctx, args, cmd.Wait(), stderr.Bytes(), f.o.ApplyTimeout))
 }
 
@@ -333,7 +336,11 @@ func (f *Flyctl) Machines(ctx context.Context, app string) ([]integrations.Machi
 // it returns why; the watcher reopens it with backoff and shows the gap.
 func (f *Flyctl) StreamLogs(ctx context.Context, app string, sink func([]integrations.LogLine)) error {
 	args := []string{"logs", "-a", app, "--json"}
-	cmd := exec.CommandContext(ctx, f.path, args...)
+	// fly logs runs under its own context, so a stream that cannot be read
+	// stops it without waiting for ctx.
+	cmdCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	cmd := exec.CommandContext(cmdCtx, f.path, args...)
 	cmd.Env = f.o.Env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -370,6 +377,9 @@ func (f *Flyctl) StreamLogs(ctx context.Context, app string, sink func([]integra
 		batch = batch[:0]
 	}
 	wg.Wait()
+	if decodeErr != nil {
+		stop() // nobody reads the rest: fly logs would go on forever
+	}
 	waitErr := cmd.Wait()
 	if ctx.Err() != nil {
 		return nil

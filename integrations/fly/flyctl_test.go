@@ -257,3 +257,36 @@ func TestDescribeShowsStdinNotValues(t *testing.T) {
 		t.Errorf("Describe:\n%s", strings.Join(lines, "\n"))
 	}
 }
+
+func TestLogsStreamEndsOnOutputThatIsNotJSON(t *testing.T) {
+	f, _ := fakeFly(t, func(s *flyfake.State) { s.LogNoise = "WARN the log stream reconnected" })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f.StreamLogs(ctx, "hotdash-app", func([]integrations.LogLine) {}) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "fly logs: unreadable log stream") {
+			t.Errorf("stream end: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end: fly logs went on with nobody reading")
+	}
+}
+
+func TestApplyOutlivesALineTooLongToScan(t *testing.T) {
+	f, state := fakeFly(t, func(s *flyfake.State) {
+		s.LongLine = 300_000
+		s.Apps["hotdash-app"].Version = 2 // a staged change to deploy
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.Apply(ctx, "hotdash-app", integrations.ApplyDeploy, nil); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	for _, m := range load(t, state).Apps["hotdash-app"].Machines {
+		if m.Version != 2 || m.State != "started" {
+			t.Errorf("machine %s: version %d, %s", m.ID, m.Version, m.State)
+		}
+	}
+}

@@ -39,6 +39,12 @@ type State struct {
 	Fail map[string]string `json:"fail"`
 	// Calls records every invocation's arguments.
 	Calls [][]string `json:"calls"`
+	// LogNoise, when set, is printed among the log objects as a line of
+	// plain text, which `fly logs --json` cannot be decoded past.
+	LogNoise string `json:"log_noise,omitempty"`
+	// LongLine, when set, makes secrets deploy print a line this long
+	// before it updates the machines.
+	LongLine int `json:"long_line,omitempty"`
 	// Stdin records what each `NAME=-` read, by secret name, for tests
 	// that check values never reach the command line.
 	Stdin map[string]string `json:"stdin"`
@@ -225,6 +231,9 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, "Secrets have been staged, but not set on VMs. Deploy or update machines in this app for the secrets to take effect.")
 			return true, 0
 		case "secrets deploy":
+			if s.LongLine > 0 {
+				fmt.Fprintln(stdout, strings.Repeat("=", s.LongLine))
+			}
 			return true, deploy(a, appName, stdout)
 		case "apps restart":
 			for _, m := range a.Machines {
@@ -433,6 +442,9 @@ func logs(path, appName string, noTail bool, stdout io.Writer) int {
 				"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "message": logLine(m, n),
 				"level": "info", "instance": m.ID, "region": m.Region, "meta": map[string]any{"event": map[string]any{"provider": "app"}},
 			})
+		}
+		if s.LogNoise != "" {
+			fmt.Fprintln(stdout, s.LogNoise)
 		}
 		if noTail || n > 2000 {
 			return 0
