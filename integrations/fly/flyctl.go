@@ -108,15 +108,34 @@ func errorLine(stderr []byte) string {
 func (f *Flyctl) run(ctx context.Context, timeout time.Duration, stdin []byte, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	cmd, out, stderr, err := f.start(ctx, args, stdin)
+	if err != nil {
+		return nil, cmdError(ctx, args, err, nil, timeout)
+	}
+	stdout, _ := io.ReadAll(out)
+	return stdout, cmdError(ctx, args, cmd.Wait(), stderr.Bytes(), timeout)
+}
+
+// start starts fly with args under ctx, in the platform's environment and
+// with stdin (if any) as its input. It returns the running command, its
+// stdout to read to the end before cmd.Wait, and the buffer collecting its
+// stderr.
+func (f *Flyctl) start(ctx context.Context, args []string, stdin []byte) (*exec.Cmd, io.ReadCloser, *bytes.Buffer, error) {
 	cmd := exec.CommandContext(ctx, f.path, args...)
 	cmd.Env = f.o.Env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
-	err := cmdError(ctx, args, cmd.Run(), stderr.Bytes(), timeout)
-	return stdout.Bytes(), err
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, out, &stderr, nil
 }
 
 // cmdError turns how a fly command ended into a CmdError carrying
@@ -253,15 +272,8 @@ func (f *Flyctl) Apply(ctx context.Context, app string, mode integrations.ApplyM
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.o.ApplyTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, f.path, args...)
-	cmd.Env = f.o.Env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
+	cmd, out, stderr, err := f.start(ctx, args, nil)
 	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
 		return &CmdError{Args: args, Code: -1, Msg: err.Error()}
 	}
 	sc := bufio.NewScanner(out)
@@ -340,15 +352,8 @@ func (f *Flyctl) StreamLogs(ctx context.Context, app string, sink func([]integra
 	// stops it without waiting for ctx.
 	cmdCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	cmd := exec.CommandContext(cmdCtx, f.path, args...)
-	cmd.Env = f.o.Env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
+	cmd, out, stderr, err := f.start(cmdCtx, args, nil)
 	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
 		return &CmdError{Args: args, Code: -1, Msg: err.Error()}
 	}
 	lines := make(chan integrations.LogLine, 4096)
