@@ -52,7 +52,7 @@ func (r *Runner) RunCriterion(id, by string) (*Prompt, error) {
 	if err := r.idleLocked(); err != nil {
 		return nil, err
 	}
-	p := &Prompt{Kind: KindCriterion, Proceed: "Run the test", DryRun: r.o.DryRun, Step: "criterion:" + c.ID, By: by}
+	p := &Prompt{Kind: KindCriterion, Proceed: "Run the test", DryRun: r.o.DryRun, Step: c.step(), By: by}
 	p.Title = fmt.Sprintf("Success criterion on %s (%s): %s", env.App, env.Config.Name, c.Text)
 	flag := d.Flag
 	switch c.Check {
@@ -128,7 +128,7 @@ func (r *Runner) runCriterion(req *criterionReq, by string, values map[string]st
 	r.publishLocked()
 	r.mu.Unlock()
 	note, err := r.criterionSteps(ctx, c, env, d, st, values)
-	rec := r.record(nil, env, "criterion."+c.Check, Record{Operator: by, Step: "criterion:" + c.ID, Approver: approver})
+	rec := r.record(nil, env, "criterion."+c.Check, Record{Operator: by, Step: c.step(), Approver: approver})
 	if err != nil {
 		rec.Result, rec.Error = "failed", err.Error()
 	} else {
@@ -159,7 +159,7 @@ func (r *Runner) criterionSteps(ctx context.Context, c Criterion, env *connect.E
 		r.rbSay(st, "", "dry run: the test would break %s, check mock, and put it back", d.Name)
 		return "dry run: nothing was written", nil
 	}
-	x := &execution{r: r, s: &Step{ID: "criterion:" + c.ID, Integration: d.ID, Timeout: 90 * time.Second, Interval: 2 * time.Second}, env: env, by: st.By, vars: map[string]string{},
+	x := &execution{r: r, s: &Step{ID: c.step(), Integration: d.ID, Timeout: 90 * time.Second, Interval: 2 * time.Second}, env: env, by: st.By, vars: map[string]string{},
 		sink: func(line string) { r.rbSay(st, "", "%s", line) }}
 	check := func(want string, c Check) error {
 		r.rbSay(st, "verifying", "")

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
@@ -89,13 +91,15 @@ func stopped(ctx context.Context, what string) outcome {
 // write and the result after it.
 func (x *execution) write(ctx context.Context) outcome {
 	p := x.r.o.Stack.Platform
+	// A dry run changes nothing: the flags are read once, for its records.
+	before := sync.OnceValue(func() string { return x.flagStates(ctx) })
 	for _, op := range x.r.writes(x.s, x.env, x.values) {
 		cmds := p.Describe(op)
 		if x.r.o.DryRun {
 			for _, c := range cmds {
 				x.say("dry run: would run %s", c)
 			}
-			_ = x.journal(ActWriteIntent, Record{Commands: cmds, Before: x.flagStates(ctx), Result: "dry-run"})
+			_ = x.journal(ActWriteIntent, Record{Commands: cmds, Before: before(), Result: "dry-run"})
 			continue
 		}
 		switch op.Kind {
@@ -215,7 +219,7 @@ func (x *execution) flagStates(ctx context.Context) string {
 		return "unknown: " + err.Error()
 	}
 	var parts []string
-	for _, name := range sortedKeys(x.s.Values) {
+	for _, name := range slices.Sorted(maps.Keys(x.s.Values)) {
 		parts = append(parts, name+"="+integrations.FlagFrom(x.env.App, name, secrets, x.r.o.Stack.Book).State.String())
 	}
 	for _, name := range x.s.Secrets {
@@ -242,7 +246,7 @@ func (x *execution) machineStates(ctx context.Context) string {
 func (x *execution) summary() string {
 	var parts []string
 	if x.s.Kind != KindApply {
-		for _, name := range sortedKeys(x.s.Values) {
+		for _, name := range slices.Sorted(maps.Keys(x.s.Values)) {
 			parts = append(parts, name+"="+x.s.Values[name])
 		}
 		for _, name := range x.s.Secrets {
@@ -268,6 +272,7 @@ func (x *execution) summary() string {
 func (x *execution) verify(ctx context.Context, failState StepState) outcome {
 	deadline := x.r.o.Now().Add(x.s.Timeout)
 	x.r.setDeadline(x.s.ID, deadline)
+	result := "passed"
 	for _, c := range x.s.Checks {
 		msg, ok := x.retry(ctx, c, deadline, c.Call)
 		switch {
@@ -276,8 +281,9 @@ func (x *execution) verify(ctx context.Context, failState StepState) outcome {
 		case !ok:
 			return outcome{state: failState, result: msg, diagnosis: x.diagnose()}
 		}
+		result = x.r.o.Stack.Masker.Mask(msg)
 	}
-	return outcome{state: Passed, result: x.lastOutput()}
+	return outcome{state: Passed, result: result}
 }
 
 // retry makes check c until it passes, fails for good, or the deadline
@@ -298,14 +304,6 @@ func (x *execution) retry(ctx context.Context, c Check, deadline time.Time, labe
 		case <-time.After(x.s.Interval):
 		}
 	}
-}
-
-func (x *execution) lastOutput() string {
-	st := x.r.State().Step(x.s.ID)
-	if st == nil || len(st.Output) == 0 {
-		return "passed"
-	}
-	return strings.SplitN(st.Output[len(st.Output)-1], ": ", 2)[1]
 }
 
 // diagnose is the integration's live diagnosis, from the watcher.

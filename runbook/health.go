@@ -12,7 +12,7 @@ import (
 // apply a runbook step made there (not a rollback's, not a dry run's).
 func ActivationTime(records []Record, app string) (time.Time, bool) {
 	for _, r := range records {
-		if r.Action == ActApplyDone && r.App == app && !r.DryRun && r.Step != "rollback" && !strings.HasPrefix(r.Step, "criterion:") {
+		if r.Action == ActApplyDone && r.App == app && !r.DryRun && r.Step != "rollback" && !strings.HasPrefix(r.Step, criterionPrefix) {
 			return r.Time, true
 		}
 	}

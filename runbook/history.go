@@ -78,9 +78,7 @@ func Replay(rb *Runbook, journal string, loaded *Loaded, dryRun bool, book *inte
 		}
 		h.Records++
 		h.Last, h.LastBy = rec.Time, rec.Operator
-		for name, fd := range rec.Flags {
-			book.Record(rec.App, name, fd.Digest, fd.Value)
-		}
+		rec.learnDigests(book)
 		switch rec.Action {
 		case ActRollbackIntent:
 			what := rec.Note
@@ -168,11 +166,15 @@ func (h *History) Summary() string {
 // console or check that did not set them still reads true and false.
 func LearnDigests(records []Record, book *integrations.DigestBook) {
 	for _, rec := range records {
-		if rec.DryRun {
-			continue
+		if !rec.DryRun {
+			rec.learnDigests(book)
 		}
-		for name, fd := range rec.Flags {
-			book.Record(rec.App, name, fd.Digest, fd.Value)
-		}
+	}
+}
+
+// learnDigests records the flag digests rec saw into book.
+func (rec *Record) learnDigests(book *integrations.DigestBook) {
+	for name, fd := range rec.Flags {
+		book.Record(rec.App, name, fd.Digest, fd.Value)
 	}
 }

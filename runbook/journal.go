@@ -150,20 +150,23 @@ func OpenJournal(path string, holder Holder, masker *integrations.Masker) (*Jour
 		lock.Close()
 		return nil, nil, fmt.Errorf("journal: %w", err)
 	}
-	loaded, tail, err := readRecords(f, path)
-	if err != nil {
+	fail := func(err error) (*Journal, *Loaded, error) {
 		f.Close()
 		lock.Close()
 		return nil, nil, err
+	}
+	loaded, tail, err := readRecords(f, path)
+	if err != nil {
+		return fail(err)
 	}
 	if tail {
 		// A crash cut the last line short: end it, so what follows starts
 		// on a line of its own. The torn bytes stay as they are.
 		if _, err := f.Write([]byte("\n")); err != nil {
-			return nil, nil, fmt.Errorf("journal: %w", err)
+			return fail(fmt.Errorf("journal: %w", err))
 		}
 		if err := f.Sync(); err != nil {
-			return nil, nil, fmt.Errorf("journal: %w", err)
+			return fail(fmt.Errorf("journal: %w", err))
 		}
 	}
 	return &Journal{path: path, masker: masker, f: f, lock: lock, recs: slices.Clone(loaded.Records)}, loaded, nil

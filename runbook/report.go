@@ -3,6 +3,7 @@ package runbook
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -118,7 +119,7 @@ func Report(w io.Writer, rb *Runbook, loaded *Loaded, o ReportOptions) {
 	fmt.Fprintf(w, "- Journal: `%s` (%d records)\n", o.Journal, len(recs))
 	fmt.Fprintf(w, "- Runbook: %s (hash %s)\n", rb.File, rb.Hash)
 	fmt.Fprintf(w, "- From %s to %s\n", recs[0].Time.UTC().Format(time.RFC3339), recs[len(recs)-1].Time.UTC().Format(time.RFC3339))
-	fmt.Fprintf(w, "- Operators: %s\n", strings.Join(sortedKeys(ops), ", "))
+	fmt.Fprintf(w, "- Operators: %s\n", strings.Join(slices.Sorted(maps.Keys(ops)), ", "))
 	for _, warn := range loaded.Warnings {
 		fmt.Fprintf(w, "- Journal note: %s\n", warn)
 	}
@@ -239,7 +240,7 @@ func Criteria(rb *Runbook, recs []Record) []CriterionStatus {
 			cs.Evidence = "not run yet: select it in the checklist and press enter"
 			for i := len(recs) - 1; i >= 0; i-- {
 				r := recs[i]
-				if r.Action == "criterion."+c.Check {
+				if r.Action == "criterion."+c.Check && r.Step == c.step() {
 					cs.Done = r.Result == "ok"
 					cs.Evidence = fmt.Sprintf("%s by %s: %s", r.Time.UTC().Format("2006-01-02 15:04"), r.Operator, r.Note)
 					if !cs.Done {

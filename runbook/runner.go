@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -601,7 +600,7 @@ func (r *Runner) Answer(id uint64, a Answer) error {
 // criterion (s nil), with its environment and its name in the journal.
 func (pend *pendingRun) target(r *Runner) (*Step, *connect.Env, string) {
 	if cr := pend.criterion; cr != nil {
-		return nil, cr.env, "criterion:" + cr.c.ID
+		return nil, cr.env, cr.c.step()
 	}
 	return pend.step, r.env(pend.step), pend.step.ID
 }
@@ -639,7 +638,7 @@ func (r *Runner) cancelPromptLocked(id uint64, by, why string) {
 	if pend := r.pending[id]; pend.rollback != nil {
 		_ = r.o.Journal.Append(r.record(nil, pend.rollback.env, ActCancel, Record{Operator: by, Step: "rollback", Result: "cancelled", Note: why}))
 	} else if pend.criterion != nil {
-		_ = r.o.Journal.Append(r.record(nil, pend.criterion.env, ActCancel, Record{Operator: by, Step: "criterion:" + pend.criterion.c.ID, Result: "cancelled", Note: why}))
+		_ = r.o.Journal.Append(r.record(nil, pend.criterion.env, ActCancel, Record{Operator: by, Step: pend.criterion.c.step(), Result: "cancelled", Note: why}))
 	} else {
 		s := pend.step
 		_ = r.o.Journal.Append(r.record(s, r.env(s), ActCancel, Record{Operator: by, Result: "cancelled", Note: why}))
@@ -807,12 +806,6 @@ func (s *State) Next() string {
 }
 
 // sortedKeys lists a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := slices.Collect(maps.Keys(m))
-	sort.Strings(keys)
-	return keys
-}
-
 // Plan says what a step would run, for views: the platform's commands for
 // a write (values masked), the command line for a local command.
 func (r *Runner) Plan(id string) []string {

@@ -125,6 +125,12 @@ type Criterion struct {
 	Fault string
 }
 
+// criterionPrefix marks the journal records of a criterion's test.
+const criterionPrefix = "criterion:"
+
+// step is the name a criterion's test goes by in the journal.
+func (c *Criterion) step() string { return criterionPrefix + c.ID }
+
 // Decision is the rollback decision tree.
 type Decision struct {
 	Question string

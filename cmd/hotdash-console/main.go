@@ -213,12 +213,14 @@ func (c *cli) load(g globalFlags, demo bool) (*config.Config, *runbook.Runbook, 
 		}
 		cfg.Sim.Scenario = g.scenario
 	}
-	rb := runbook.Default()
 	path := g.runbook
 	if path == "" {
 		path = cfg.Runbook
 	}
-	if path != "" {
+	var rb *runbook.Runbook
+	if path == "" {
+		rb = runbook.Default()
+	} else {
 		var err error
 		if rb, err = runbook.Load(path); err != nil {
 			return nil, nil, exitError{2, err}
