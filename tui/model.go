@@ -118,7 +118,7 @@ func New(o Options) *Model {
 	for i, e := range o.Stack.Envs {
 		ev := &envView{env: e, sub: e.Watcher.Subscribe()}
 		ev.snap = ev.sub.First
-		for k := range n + 1 {
+		for k := range n {
 			ls := newLogStore(ring)
 			if k < len(ev.sub.Backlog) {
 				ls.append(ev.sub.Backlog[k])
@@ -240,6 +240,8 @@ func (m *Model) apply(i int, u integrations.Update) {
 	ev.snap = u.Snap
 	ev.dropped = u.Dropped
 	for k, lines := range u.Lines {
+		// The last batch holds the lines no integration claims: no pane
+		// shows them.
 		if k >= len(ev.logs) || len(lines) == 0 {
 			continue
 		}
