@@ -157,11 +157,14 @@ func (sh *shared) program(sess ssh.Session) *tea.Program {
 	return tea.NewProgram(m, bm.MakeOptions(sess)...)
 }
 
-// operatorKeys are the authorized keys and their operators' names.
-type operatorKeys []struct {
+// authorizedKey is an authorized key and its operator's name.
+type authorizedKey struct {
 	key  gossh.PublicKey
 	name string
 }
+
+// operatorKeys are the authorized keys.
+type operatorKeys []authorizedKey
 
 func (k operatorKeys) lookup(key ssh.PublicKey) (string, bool) {
 	for _, e := range k {
@@ -198,10 +201,7 @@ func readAuthorizedKeys(path string) (operatorKeys, error) {
 			// log in under two names and approve its own writes.
 			return nil, fmt.Errorf("%s:%d: the key has no comment: end the line with its operator's name (ssh-ed25519 AAAA… alice)", path, n)
 		}
-		out = append(out, struct {
-			key  gossh.PublicKey
-			name string
-		}{key, strings.TrimSpace(comment)})
+		out = append(out, authorizedKey{key, strings.TrimSpace(comment)})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s has no keys: nobody could connect", path)
