@@ -361,7 +361,7 @@ func (f *Flyctl) StreamLogs(ctx context.Context, app string, sink func([]integra
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(lines)
-		decodeErr = decodeLogs(out, lines)
+		decodeErr = decodeLogs(out, func(l integrations.LogLine) { lines <- l })
 	})
 	batch := make([]integrations.LogLine, 0, 512)
 	for l := range lines {
@@ -409,8 +409,9 @@ func exitCode(err error) int {
 	return -1
 }
 
-// decodeLogs reads concatenated JSON objects until the stream ends.
-func decodeLogs(r io.Reader, out chan<- integrations.LogLine) error {
+// decodeLogs reads concatenated JSON objects until the stream ends,
+// handing each line to emit.
+func decodeLogs(r io.Reader, emit func(integrations.LogLine)) error {
 	dec := json.NewDecoder(r)
 	for {
 		var obj struct {
@@ -435,7 +436,7 @@ func decodeLogs(r io.Reader, out chan<- integrations.LogLine) error {
 		if t, err := time.Parse(time.RFC3339Nano, obj.Timestamp); err == nil {
 			l.Time = t
 		}
-		out <- l
+		emit(l)
 	}
 }
 
@@ -446,18 +447,8 @@ func (f *Flyctl) RecentLogs(ctx context.Context, app string) ([]integrations.Log
 	if err != nil {
 		return nil, notFound(err)
 	}
-	ch := make(chan integrations.LogLine, 1024)
 	var lines []integrations.LogLine
-	done := make(chan struct{})
-	go func() {
-		for l := range ch {
-			lines = append(lines, l)
-		}
-		close(done)
-	}()
-	err = decodeLogs(bytes.NewReader(out), ch)
-	close(ch)
-	<-done
+	err = decodeLogs(bytes.NewReader(out), func(l integrations.LogLine) { lines = append(lines, l) })
 	return lines, err
 }
 
