@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
@@ -53,7 +52,6 @@ type Model struct {
 	o    Options
 	st   Styles
 	keys keyMap
-	help help.Model
 
 	width, height int
 	now           time.Time
@@ -110,7 +108,7 @@ func New(o Options) *Model {
 	if o.Tick <= 0 {
 		o.Tick = time.Second
 	}
-	m := &Model{o: o, st: DefaultStyles(), keys: defaultKeys(), help: help.New(), now: o.Now(), width: 80, height: 24}
+	m := &Model{o: o, st: DefaultStyles(), keys: defaultKeys(), now: o.Now(), width: 80, height: 24}
 	n := len(o.Runbook.Integrations)
 	m.filters = make([]*integrations.Filter, n)
 	m.scroll = make([]logScroll, n)
