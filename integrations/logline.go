@@ -1,6 +1,7 @@
 package integrations
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"sync"
@@ -67,7 +68,7 @@ var ErrBadLogLine = errors.New("not a fly log line")
 // The instance and region strings are interned, so a stream of lines costs
 // one allocation a line (the message).
 func ParseFlyText(b []byte, l *LogLine) error {
-	sp := indexByte(b, ' ')
+	sp := bytes.IndexByte(b, ' ')
 	if sp < 0 {
 		return ErrBadLogLine
 	}
@@ -80,8 +81,8 @@ func ParseFlyText(b []byte, l *LogLine) error {
 	}
 	rest := b[sp+1:]
 	// app[<instance>] or <process>[<instance>]
-	lb := indexByte(rest, '[')
-	rb := indexByte(rest, ']')
+	lb := bytes.IndexByte(rest, '[')
+	rb := bytes.IndexByte(rest, ']')
 	if lb < 0 || rb < lb {
 		return ErrBadLogLine
 	}
@@ -91,7 +92,7 @@ func ParseFlyText(b []byte, l *LogLine) error {
 		return ErrBadLogLine
 	}
 	rest = rest[1:]
-	sp = indexByte(rest, ' ')
+	sp = bytes.IndexByte(rest, ' ')
 	if sp < 0 {
 		return ErrBadLogLine
 	}
@@ -99,7 +100,7 @@ func ParseFlyText(b []byte, l *LogLine) error {
 	rest = rest[sp+1:]
 	level := LevelInfo
 	if len(rest) > 0 && rest[0] == '[' {
-		if e := indexByte(rest, ']'); e > 0 {
+		if e := bytes.IndexByte(rest, ']'); e > 0 {
 			level = ParseLevel(string(rest[1:e]))
 			rest = rest[e+1:]
 		}
@@ -169,15 +170,6 @@ func parseRFC3339(b []byte) (time.Time, bool) {
 		return t.Add(-time.Duration(off) * time.Second), true
 	}
 	return time.Time{}, false
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 var interned sync.Map // string -> string
