@@ -156,7 +156,6 @@ func (m *Model) runSelected() tea.Cmd {
 	case p != nil:
 		return m.openPrompt(p)
 	default:
-		m.flash = ""
 		m.advance = st.Step.ID
 	}
 	return nil
@@ -235,7 +234,6 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 				return m, nil
 			}
 			m.dlg = nil
-			m.flash = ""
 		case dialogSkip:
 			_, v := d.values()
 			if err := m.o.Runner.Skip(d.step, m.o.Operator, v["reason"]); err != nil {

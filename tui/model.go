@@ -275,7 +275,6 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.quit()
 	case key.Matches(msg, k.Checklist) && m.run != nil && m.mode != modeChecklist:
 		m.mode = modeChecklist
-		m.flash = ""
 		return m, nil
 	case key.Matches(msg, k.Emergency) && m.run != nil:
 		// The environment on screen, whatever step is selected.
