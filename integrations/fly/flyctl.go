@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/httpc"
 )
 
 // FlyctlOptions configure the flyctl platform.
@@ -214,13 +215,8 @@ func parseSecrets(out []byte) ([]integrations.Secret, error) {
 	return secrets, nil
 }
 
-func snippet(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > 120 {
-		s = s[:120] + "…"
-	}
-	return s
-}
+// snippet is the start of flyctl's output, on one line, for an error.
+func snippet(b []byte) string { return httpc.Clip(string(b), 120) }
 
 // SetSecrets sets each value with `fly secrets set NAME=- --stage`, the
 // value on stdin, then deploys unless staging.

@@ -178,7 +178,7 @@ func (c *Client) errorFrom(path string, resp *resty.Response) error {
 	if json.Unmarshal(resp.Body(), &body) != nil || (body.Error.Status == "" && body.Error.Message == "") {
 		return &httpc.StatusError{What: "POST " + path, Code: resp.StatusCode(), Body: c.redact(httpc.Snippet(resp.Body()))}
 	}
-	e := &Error{Code: body.Error.Code, Status: body.Error.Status, Message: c.redact(oneLine(body.Error.Message))}
+	e := &Error{Code: body.Error.Code, Status: body.Error.Status, Message: c.redact(httpc.Clip(body.Error.Message, 300))}
 	if e.Code == 0 {
 		e.Code = resp.StatusCode()
 	}
@@ -191,15 +191,6 @@ func (c *Client) errorFrom(path string, resp *resty.Response) error {
 		e.Hint = "the property's quota is spent for now: try again later"
 	}
 	return e
-}
-
-// oneLine collapses white space and keeps a long message readable.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 300 {
-		s = string(r[:300]) + "…"
-	}
-	return s
 }
 
 // redact hides the token should an answer ever echo it.

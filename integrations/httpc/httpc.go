@@ -103,10 +103,18 @@ func Reason(err error) string {
 }
 
 // Snippet is the start of a body, on one line, for an error message.
-func Snippet(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > 160 {
-		s = s[:160] + "…"
+func Snippet(b []byte) string { return Clip(string(b), 160) }
+
+// Clip is s on one line, its white space collapsed, cut to n runes with
+// "…" marking the cut. It never splits a UTF-8 sequence.
+func Clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	runes := 0
+	for i := range s {
+		if runes == n {
+			return s[:i] + "…"
+		}
+		runes++
 	}
 	return s
 }
