@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -18,6 +19,10 @@ func (e *Env) Commands() integrations.CommandRunner { return simCommands{e} }
 type simCommands struct{ e *Env }
 
 func (c simCommands) Run(ctx context.Context, dir, command string, out func(string)) (int, error) {
+	words := strings.Fields(command)
+	if len(words) == 0 {
+		return -1, errors.New("no command to run")
+	}
 	say := func(line string, pause time.Duration) error {
 		select {
 		case <-ctx.Done():
@@ -66,6 +71,6 @@ func (c simCommands) Run(ctx context.Context, dir, command string, out func(stri
 		_ = say(fmt.Sprintf("✅ Can fetch conversations (%d open)", conv.All), 200*time.Millisecond)
 		return code, nil
 	}
-	_ = say(fmt.Sprintf("sh: 1: %s: not found (the demo runs only the guide's commands)", strings.Fields(command)[0]), 0)
+	_ = say(fmt.Sprintf("sh: 1: %s: not found (the demo runs only the guide's commands)", words[0]), 0)
 	return 127, nil
 }

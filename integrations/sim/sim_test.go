@@ -349,3 +349,16 @@ func secretStatus(t *testing.T, p *Platform, app, name string) integrations.Secr
 	}
 	return ""
 }
+
+func TestCommandsRefuseABlankCommand(t *testing.T) {
+	e, err := New(Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"", "   ", "\t\n"} {
+		code, err := e.Commands().Run(context.Background(), "", cmd, func(string) {})
+		if code != -1 || err == nil || err.Error() != "no command to run" {
+			t.Errorf("Run(%q) = %d, %v", cmd, code, err)
+		}
+	}
+}
