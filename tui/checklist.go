@@ -145,12 +145,7 @@ func (m *Model) runSelected() tea.Cmd {
 	var held *runbook.ErrHeld
 	switch {
 	case errors.As(err, &held):
-		var names []string
-		for _, id := range held.HeldBy {
-			s := m.o.Runbook.Step(id)
-			names = append(names, fmt.Sprintf("%s (%s)", s, m.run.Step(id).State))
-		}
-		m.flash = fmt.Sprintf("%s waits for %s", st.Step.ID, strings.Join(names, ", "))
+		m.flash = st.Step.ID + " waits for " + m.waitsFor(held.HeldBy)
 	case err != nil:
 		m.flash = err.Error()
 	case p != nil:
@@ -502,11 +497,7 @@ func (m *Model) stepDetail(w, h int) []string {
 		lines = append(lines, st.Label.Render(label)+"$ "+l)
 	}
 	if len(s.HeldBy) > 0 && s.State == runbook.Pending {
-		var names []string
-		for _, id := range s.HeldBy {
-			names = append(names, fmt.Sprintf("%s (%s)", m.o.Runbook.Step(id), m.run.Step(id).State))
-		}
-		lines = append(lines, st.Warn.Render("waits for "+strings.Join(names, ", ")))
+		lines = append(lines, st.Warn.Render("waits for "+m.waitsFor(s.HeldBy)))
 	}
 	if d := m.o.Runbook.Integration(s.Step.Integration); d != nil && !d.Ready {
 		lines = append(lines, st.Warn.Render("not ready: "+d.Name+" is "+d.NotReady+" (the runbook file says so)"))
@@ -545,6 +536,15 @@ func (m *Model) stepDetail(w, h int) []string {
 		lines = lines[:h]
 	}
 	return lines
+}
+
+// waitsFor names the steps ids, each with its state: "1.2 Title (running)".
+func (m *Model) waitsFor(ids []string) string {
+	names := make([]string, 0, len(ids))
+	for _, id := range ids {
+		names = append(names, fmt.Sprintf("%s (%s)", m.o.Runbook.Step(id), m.run.Step(id).State))
+	}
+	return strings.Join(names, ", ")
 }
 
 // wrapText breaks plain text into lines of at most w cells.
