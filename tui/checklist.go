@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -451,7 +452,7 @@ func (m *Model) stepDetail(w, h int) []string {
 		}
 		if m.run.Criterion == c.Criterion.ID || c.Runnable {
 			for i := len(m.run.Rollbacks) - 1; i >= 0; i-- {
-				if rb := m.run.Rollbacks[i]; containsStr(rb.IDs, c.Criterion.Integration) {
+				if rb := m.run.Rollbacks[i]; slices.Contains(rb.IDs, c.Criterion.Integration) {
 					lines = append(lines, st.Dim.Render("last run: "+rb.Phase+" "+rb.Result))
 					for _, l := range rb.Lines[max(0, len(rb.Lines)-(h-len(lines)-1)):] {
 						lines = append(lines, "  "+l)

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,20 +41,11 @@ func (m *Model) lastRollback(env, id string) *runbook.RollbackStatus {
 	}
 	for i := len(m.run.Rollbacks) - 1; i >= 0; i-- {
 		rb := &m.run.Rollbacks[i]
-		if rb.Env == env && containsStr(rb.IDs, id) {
+		if rb.Env == env && slices.Contains(rb.IDs, id) {
 			return rb
 		}
 	}
 	return nil
-}
-
-func containsStr(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // rollbackLine says where a rollback of the pane's integration stands:
