@@ -44,6 +44,11 @@ func ExpandHome(dir string) string {
 	return dir
 }
 
+// waitDelay bounds how long Run waits for the output once the command has
+// exited or been stopped: a process it started in the background may keep
+// stdout open long after.
+var waitDelay = 3 * time.Second
+
 // Run implements CommandRunner.
 func (ShellRunner) Run(ctx context.Context, dir, command string, out func(string)) (int, error) {
 	dir = ExpandHome(dir)
@@ -55,6 +60,7 @@ func (ShellRunner) Run(ctx context.Context, dir, command string, out func(string
 	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = waitDelay
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
@@ -91,6 +97,9 @@ func (ShellRunner) Run(ctx context.Context, dir, command string, out func(string
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return ee.ExitCode(), nil
+	}
+	if errors.Is(err, exec.ErrWaitDelay) {
+		return cmd.ProcessState.ExitCode(), nil // it exited; what it left running is not waited for
 	}
 	if err != nil {
 		return -1, err
