@@ -558,15 +558,7 @@ func (m *Machines) apiError(c apiCall, code int, message string, cause error, tr
 
 // redact masks the token wherever it appears in s.
 func (m *Machines) redact(s string) string {
-	t := m.o.Token
-	if t == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, t, integrations.Mask)
-	if bare := strings.TrimPrefix(t, "FlyV1 "); bare != "" {
-		s = strings.ReplaceAll(s, bare, integrations.Mask)
-	}
-	return s
+	return httpc.Redact(s, m.o.Token, strings.TrimPrefix(m.o.Token, "FlyV1 "))
 }
 
 // apiErrorText is the API's {"error":"..."}, or the start of the body.

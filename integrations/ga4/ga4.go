@@ -194,12 +194,7 @@ func (c *Client) errorFrom(path string, resp *resty.Response) error {
 }
 
 // redact hides the token should an answer ever echo it.
-func (c *Client) redact(s string) string {
-	if c.o.Token == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.o.Token, integrations.Mask)
-}
+func (c *Client) redact(s string) string { return httpc.Redact(s, c.o.Token) }
 
 // Probe checks that the Data API answers the app's report for the
 // property. It leaves Source unknown: which source the app serves is what

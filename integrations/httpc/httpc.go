@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/go-resty/resty/v2"
+
+	"github.com/hotdash/hotdash-console/integrations"
 )
 
 // UserAgent identifies the console to the services it checks.
@@ -100,6 +102,17 @@ func Reason(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// Redact replaces each non-empty secret in s with integrations.Mask, in
+// the order given: a value that contains another goes first.
+func Redact(s string, secrets ...string) string {
+	for _, v := range secrets {
+		if v != "" {
+			s = strings.ReplaceAll(s, v, integrations.Mask)
+		}
+	}
+	return s
 }
 
 // Snippet is the start of a body, on one line, for an error message.

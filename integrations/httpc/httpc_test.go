@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/hotdash/hotdash-console/integrations"
 )
 
 func TestClip(t *testing.T) {
@@ -25,5 +27,12 @@ func TestClip(t *testing.T) {
 	long := strings.Repeat("é", 200)
 	if got := Snippet([]byte(long)); !utf8.ValidString(got) || got != strings.Repeat("é", 160)+"…" {
 		t.Errorf("Snippet split a rune: %q", got)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	got := Redact("postgres://u:pw123@h/db failed for pw123", "postgres://u:pw123@h/db", "", "pw123")
+	if want := integrations.Mask + " failed for " + integrations.Mask; got != want {
+		t.Errorf("Redact = %q, want %q", got, want)
 	}
 }

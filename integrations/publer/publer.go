@@ -201,12 +201,7 @@ func (c *Client) errorFrom(op string, resp *resty.Response) *Error {
 }
 
 // redact hides the API key should an answer ever echo it.
-func (c *Client) redact(s string) string {
-	if c.o.APIKey == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.o.APIKey, integrations.Mask)
-}
+func (c *Client) redact(s string) string { return httpc.Redact(s, c.o.APIKey) }
 
 // Me reads GET /users/me, the cheap authentication check, and returns the
 // user's name (their email when the name is empty).

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/httpc"
 )
 
 // migrationsTable is where the Supabase CLI records the migrations it has
@@ -185,7 +186,7 @@ func (p *Postgres) describe(parent, ctx context.Context, cfg *pgx.ConnConfig, wh
 			msg += " (the direct database host is IPv6-only: the session pooler URL also works over IPv4)"
 		}
 	}
-	return errors.New(scrub(msg, p.url, cfg.Password))
+	return errors.New(httpc.Redact(msg, p.url, cfg.Password))
 }
 
 // reason says why the connection or query failed, without the driver's
@@ -225,14 +226,4 @@ func address(host string, port uint16) string {
 		return host
 	}
 	return net.JoinHostPort(host, strconv.Itoa(int(port)))
-}
-
-// scrub removes secrets from an error text.
-func scrub(msg string, secrets ...string) string {
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
-	}
-	return msg
 }
