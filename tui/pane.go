@@ -88,9 +88,8 @@ func rateCell(st *Styles, label string, r integrations.Rate, limit float64) stri
 
 func errorsText(st *Styles, s *integrations.Status, compact bool) string {
 	limit := s.Def.ErrorThreshold()
-	spark := sparkline(s.Spark, limit)
 	if compact {
-		spark = sparkline(s.Spark[max(0, len(s.Spark)-10):], limit)
+		spark := sparkline(s.Spark[max(0, len(s.Spark)-10):], limit)
 		return rateCell(st, "1m", s.Rates.M1, limit) + " " + rateCell(st, "1h", s.Rates.H1, limit) + " " + st.Dim.Render(spark)
 	}
 	parts := []string{
@@ -101,7 +100,7 @@ func errorsText(st *Styles, s *integrations.Status, compact bool) string {
 	if limit > 0 {
 		parts = append(parts, st.Dim.Render("limit "+pct(limit)))
 	}
-	return strings.Join(parts, "  ") + "  " + st.Dim.Render(spark)
+	return strings.Join(parts, "  ") + "  " + st.Dim.Render(sparkline(s.Spark, limit))
 }
 
 func checkText(st *Styles, s *integrations.Status, now time.Time, compact bool) string {
@@ -166,13 +165,15 @@ func stateWord(st *Styles, state string) string {
 	return st.Warn.Render(state)
 }
 
+// shortLabels are the compact status rows' labels.
+var shortLabels = map[string]string{"source": "src", "errors": "err", "check": "chk"}
+
 // statusLines are a pane's status rows: full or compact, with the guide's
 // diagnosis when the source contradicts the flag.
 func statusLines(st *Styles, s *integrations.Status, snap *integrations.Snapshot, now time.Time, w int, compact bool, maxDiag int) []string {
-	short := map[string]string{"source": "src", "errors": "err", "check": "chk"}
 	label := func(l string) string {
 		if compact {
-			if s, ok := short[l]; ok {
+			if s, ok := shortLabels[l]; ok {
 				l = s
 			}
 			return st.Label.Render(fmt.Sprintf("%-5s", l))
