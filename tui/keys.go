@@ -31,6 +31,9 @@ type keyMap struct {
 	Health                key.Binding
 	Control               key.Binding
 	Approve               key.Binding
+	// Toggle and Run are enter as the fault switches and the checklist
+	// name it in the footer; the keys themselves are matched elsewhere.
+	Toggle, Run key.Binding
 }
 
 func defaultKeys() keyMap {
@@ -65,6 +68,8 @@ func defaultKeys() keyMap {
 		Health:      key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "monitoring schedule and check history")),
 		Control:     key.NewBinding(key.WithKeys("ctrl+t"), key.WithHelp("ctrl+t", "take / hand over control (shared)")),
 		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "review a proposal to approve (shared)")),
+		Toggle:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "toggle")),
+		Run:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run step")),
 	}
 }
 
@@ -72,7 +77,8 @@ func defaultKeys() keyMap {
 func (k keyMap) helpGroups(demo bool) [][]key.Binding {
 	panes := []key.Binding{k.Next, k.Prev, k.Left, k.Right, k.Jump, k.Open, k.Env, k.LiveValue}
 	logs := []key.Binding{k.Filter, k.ClearFilter, k.Follow, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
-	run := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run the selected step"))
+	run := k.Run
+	run.SetHelp("enter", "run the selected step")
 	steps := []key.Binding{k.Checklist, run, k.Skip, k.NextStep, k.Rollback, k.Emergency, k.Decide}
 	general := []key.Binding{k.Health, k.Control, k.Approve, k.Back, k.Help, k.Quit}
 	if demo {

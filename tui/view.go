@@ -151,14 +151,13 @@ func (m *Model) footer() string {
 	case m.showHealth:
 		binds = []key.Binding{k.Health, k.Back, k.Help}
 	case m.showFaults:
-		binds = []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "toggle")), k.Back}
+		binds = []key.Binding{k.Up, k.Down, k.Toggle, k.Back}
 	case m.dlg != nil:
 		return fit(st.Dim.Render("tab moves · enter chooses · esc cancels"), m.width)
 	case m.mode == modeLog:
 		binds = []key.Binding{k.Up, k.PageUp, k.Follow, k.Filter, k.ClearFilter, k.Next, k.Back, k.Help}
 	case m.mode == modeChecklist:
-		run := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run step"))
-		binds = []key.Binding{k.Up, k.Down, run, k.Skip, k.NextStep, k.Rollback, k.Decide, k.Back, k.Help, k.Quit}
+		binds = []key.Binding{k.Up, k.Down, k.Run, k.Skip, k.NextStep, k.Rollback, k.Decide, k.Back, k.Help, k.Quit}
 	default:
 		binds = []key.Binding{k.Next, k.Open, k.Filter, k.Env}
 		if m.run != nil {
