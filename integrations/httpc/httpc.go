@@ -82,20 +82,11 @@ func StatusCode(err error) int {
 
 // Reason says why a request failed, without the URL noise net/http adds.
 func Reason(err error) string {
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timed out"
-	case errors.Is(err, context.Canceled):
+	if errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return "cancelled"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
 	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return "cannot resolve " + dns.Name
+	if r, ok := NetReason(err); ok {
+		return r
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -113,6 +104,25 @@ func Redact(s string, secrets ...string) string {
 		}
 	}
 	return s
+}
+
+// NetReason names the usual ways a connection fails: "timed out",
+// "connection refused", "connection reset", "cannot resolve HOST". ok is
+// false for any other error.
+func NetReason(err error) (reason string, ok bool) {
+	var ne net.Error
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timed out", true
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused", true
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset", true
+	case errors.As(err, &dns):
+		return "cannot resolve " + dns.Name, true
+	}
+	return "", false
 }
 
 // Snippet is the start of a body, on one line, for an error message.

@@ -192,19 +192,11 @@ func (p *Postgres) describe(parent, ctx context.Context, cfg *pgx.ConnConfig, wh
 // reason says why the connection or query failed, without the driver's
 // wrapping ("failed to connect to `user=... database=...`: ...").
 func reason(err error) string {
-	var dns *net.DNSError
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timed out"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+	if r, ok := httpc.NetReason(err); ok {
+		return r
+	}
+	if errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH) {
 		return "network is unreachable"
-	case errors.As(err, &dns):
-		return "cannot resolve " + dns.Name
 	}
 	// A connection error joins one error per address tried: the last one
 	// is the attempt that decided the outcome.
