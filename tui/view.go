@@ -285,32 +285,19 @@ func (m *Model) pane(ev *envView, i, w, h int) string {
 	return box(st, s.Def.Name, m.paneNote(i), i == m.focus, len(s.Breaches) > 0, w, h, lines)
 }
 
-// logHeight is the number of log rows in the full-screen log view.
+// logHeight is the number of log rows in the full-screen log view: the
+// body (the screen less header, alerts and footer) less the rows above the
+// log and the status bar, as logView lays it out.
 func (m *Model) logHeight() int {
-	return max(1, m.height-2-len(m.alerts())-m.logViewHead()-3)
+	return max(1, m.height-2-len(m.alerts())-len(m.logViewHead())-1)
 }
 
-// logViewHead is the number of status rows above the log in the log view.
-func (m *Model) logViewHead() int {
-	s := &m.cur().snap.Integrations[m.focus]
-	n := len(statusLines(&m.st, s, m.cur().snap, m.now, m.width, false, 8)) + len(s.Breaches)
-	if _, ok := m.rollbackLine(m.cur().env.Config.Name, s.Def.ID, false); ok {
-		n++
-		if rb := m.lastRollback(m.cur().env.Config.Name, s.Def.ID); rb != nil {
-			n += min(6, len(rb.Lines))
-			if rb.State != "" && rb.Phase == "failed" {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-func (m *Model) logView(h int) string {
+// logViewHead is what the log view draws above the log: the title, the
+// status rows, breaches and rollback, and the log's separator.
+func (m *Model) logViewHead() []string {
 	st := &m.st
 	ev := m.cur()
-	i := m.focus
-	s := &ev.snap.Integrations[i]
+	s := &ev.snap.Integrations[m.focus]
 	var out []string
 	title := st.PaneTitleOn.Render(s.Def.Name) + st.Dim.Render(fmt.Sprintf(" · %s · risk %s", ev.env.App, s.Def.Risk))
 	out = append(out, fit(title, m.width))
@@ -328,7 +315,14 @@ func (m *Model) logView(h int) string {
 		}
 	}
 	sep := fmt.Sprintf("─ log · %s ", strings.Join(s.Def.LogTags, ", "))
-	out = append(out, st.Dim.Render(sep+strings.Repeat("─", max(0, m.width-ansi.StringWidth(sep)))))
+	return append(out, st.Dim.Render(sep+strings.Repeat("─", max(0, m.width-ansi.StringWidth(sep)))))
+}
+
+func (m *Model) logView(h int) string {
+	st := &m.st
+	ev := m.cur()
+	i := m.focus
+	out := m.logViewHead()
 	logH := max(1, h-len(out)-1)
 	store := ev.logs[i]
 	lines := store.window(logH, m.scroll[i].at())
