@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -113,13 +112,10 @@ func (c *Client) get(ctx context.Context, path string, auth bool) (*resty.Respon
 			if try > c.o.Retries {
 				return nil, fmt.Errorf("GET %s: %w", path, ErrRateLimited{Tries: try})
 			}
-			wait := backoff/2 + rand.N(backoff) // jitter: 0.5x to 1.5x
-			backoff *= 2
-			select {
-			case <-ctx.Done():
-				return nil, fmt.Errorf("GET %s: %s while backing off from 429", path, httpc.Reason(ctx.Err()))
-			case <-time.After(wait):
+			if err := httpc.Sleep(ctx, httpc.Jitter(backoff)); err != nil {
+				return nil, fmt.Errorf("GET %s: %s while backing off from 429", path, httpc.Reason(err))
 			}
+			backoff *= 2
 			continue
 		}
 		if err := httpc.Error("GET "+path, resp, err); err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sort"
@@ -380,7 +379,7 @@ func (m *Machines) StreamLogs(ctx context.Context, app string, sink func([]integ
 		if page.Meta.NextToken != "" {
 			token = page.Meta.NextToken
 		}
-		if m.sleep(ctx, m.o.PollInterval) != nil {
+		if httpc.Sleep(ctx, m.o.PollInterval) != nil {
 			return nil
 		}
 	}
@@ -489,7 +488,7 @@ func (m *Machines) call(ctx context.Context, c apiCall, out any) error {
 	}
 	backoff := m.o.BaseBackoff
 	for try := 1; ; try++ {
-		if err := m.sleep(ctx, m.budget.reserve(c.budgetKey())); err != nil {
+		if err := httpc.Sleep(ctx, m.budget.reserve(c.budgetKey())); err != nil {
 			return m.apiError(c, 0, httpc.Reason(err), err, try-1)
 		}
 		resp, err := m.send(ctx, c, body)
@@ -497,7 +496,7 @@ func (m *Machines) call(ctx context.Context, c apiCall, out any) error {
 			if !fail.retryable() || try > m.o.Retries || ctx.Err() != nil {
 				return fail
 			}
-			if m.sleep(ctx, backoffJitter(backoff)) != nil {
+			if httpc.Sleep(ctx, httpc.Jitter(backoff)) != nil {
 				return fail
 			}
 			backoff *= 2
@@ -648,29 +647,6 @@ func encodeBody(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
-// backoffJitter is d scaled by a random factor in [0.5, 1.5).
-func backoffJitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + rand.N(d)
-}
-
-// sleep waits d, or until ctx ends (then it returns ctx's error).
-func (m *Machines) sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // callBudget spaces the calls for each (action, machine) pair: the API

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/httpc"
 	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
@@ -724,8 +725,8 @@ func TestMachinesBackoffGrowsAndStopsOnCancel(t *testing.T) {
 	})
 	t.Run("jitter", func(t *testing.T) {
 		for range 1000 {
-			if d := backoffJitter(100 * time.Millisecond); d < 50*time.Millisecond || d >= 150*time.Millisecond {
-				t.Fatalf("backoffJitter(100ms) = %s, want within [50ms, 150ms)", d)
+			if d := httpc.Jitter(100 * time.Millisecond); d < 50*time.Millisecond || d >= 150*time.Millisecond {
+				t.Fatalf("Jitter(100ms) = %s, want within [50ms, 150ms)", d)
 			}
 		}
 	})

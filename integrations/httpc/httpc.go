@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -123,6 +124,30 @@ func NetReason(err error) (reason string, ok bool) {
 		return "cannot resolve " + dns.Name, true
 	}
 	return "", false
+}
+
+// Jitter is a backoff d scaled by a random factor in [0.5, 1.5), so
+// clients that failed together do not retry together.
+func Jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + rand.N(d)
+}
+
+// Sleep waits d, or until ctx ends (then it returns ctx's error).
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Snippet is the start of a body, on one line, for an error message.
