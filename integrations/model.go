@@ -79,16 +79,18 @@ type SourceSpec struct {
 
 // Classify maps an observed answer to a source kind.
 func (s *SourceSpec) Classify(answer string) SourceKind {
-	if matchAny(s.Live, answer) {
+	if MatchAny(s.Live, answer) {
 		return SourceLive
 	}
-	if matchAny(s.Mock, answer) {
+	if MatchAny(s.Mock, answer) {
 		return SourceMock
 	}
 	return SourceUnknown
 }
 
-func matchAny(patterns []string, v string) bool {
+// MatchAny reports whether v matches one of patterns: a pattern is the
+// exact answer, or with a trailing "*" a prefix ("real-job-*").
+func MatchAny(patterns []string, v string) bool {
 	for _, p := range patterns {
 		if prefix, ok := strings.CutSuffix(p, "*"); ok {
 			if strings.HasPrefix(v, prefix) {

@@ -472,8 +472,7 @@ func (x *execution) expand(s string) string {
 }
 
 func matchAny(patterns []string, v string) bool {
-	spec := integrations.SourceSpec{Live: patterns}
-	return spec.Classify(v) == integrations.SourceLive
+	return integrations.MatchAny(patterns, v)
 }
 
 // --- observe ------------------------------------------------------------------
