@@ -237,6 +237,7 @@ func (m *Model) apply(i int, u integrations.Update) {
 	ev := m.envs[i]
 	ev.snap = u.Snap
 	ev.dropped = u.Dropped
+	logH := 0 // the log view's height, measured once and only when needed
 	for k, lines := range u.Lines {
 		// The last batch holds the lines no integration claims: no pane
 		// shows them.
@@ -247,7 +248,10 @@ func (m *Model) apply(i int, u integrations.Update) {
 		// Only a paused view moves with what arrives; measuring the log
 		// view's height draws its status rows, so do it only then.
 		if i == m.env && k < len(m.scroll) && m.scroll[k].paused {
-			m.scroll[k].arrived(added, max(0, ev.logs[k].count()-m.logHeight()))
+			if logH == 0 {
+				logH = m.logHeight()
+			}
+			m.scroll[k].arrived(added, max(0, ev.logs[k].count()-logH))
 		}
 	}
 }
