@@ -100,15 +100,13 @@ func KeyLine(data []byte, key toml.Key) int {
 	if len(key) == 0 {
 		return 0
 	}
-	table := ""
-	want := strings.Join(key[:len(key)-1], ".")
-	last := key[len(key)-1]
+	table, want := "", strings.Join(key, ".")
 	for n, raw := range strings.Split(string(data), "\n") {
 		line := strings.TrimSpace(raw)
 		if strings.HasPrefix(line, "[") {
 			name := strings.Trim(strings.SplitN(line, "#", 2)[0], "[] \t")
 			table = unquoteKey(name)
-			if table == strings.Join(key, ".") {
+			if table == want {
 				return n + 1 // the key is itself a table
 			}
 			continue
@@ -122,7 +120,7 @@ func KeyLine(data []byte, key toml.Key) int {
 		if table != "" {
 			full = table + "." + k
 		}
-		if full == strings.Join(key, ".") || (table == want && k == last) {
+		if full == want {
 			return n + 1
 		}
 	}
