@@ -57,13 +57,6 @@ func (c *FakeClock) Now() time.Time {
 	return c.now
 }
 
-// Set moves the clock to t without firing anything.
-func (c *FakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
 // Advance moves the clock forward by d, firing what falls due. A fired
 // value is dropped if the receiver has not taken the previous one, as
 // time.Ticker does.

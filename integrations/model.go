@@ -185,9 +185,6 @@ type FlagStatus struct {
 	Detail  string // "changed outside the console", "staged, not deployed"
 }
 
-// Live reports whether the deployed flag switches the integration live.
-func (f FlagStatus) Live() bool { return f.State == FlagTrue }
-
 // Rate is a count of errors among events over a window.
 type Rate struct {
 	Errors int64
@@ -315,7 +312,6 @@ func (m Machine) Transient() bool {
 // Snapshot is the whole console state at one moment. Snapshots are
 // immutable once published: views read them from any goroutine.
 type Snapshot struct {
-	Seq      uint64
 	At       time.Time
 	Env      string
 	App      string
@@ -326,7 +322,6 @@ type Snapshot struct {
 	Machines     []Machine
 	MachinesErr  string
 	SecretsErr   string
-	SecretsAt    time.Time
 	LogErr       string // why the log stream is down, when it is
 	LogGap       string // "log stream restarted after 12s gap"
 	LogRate      float64

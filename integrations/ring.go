@@ -72,9 +72,3 @@ func (r *Ring[T]) Slice() []T {
 	}
 	return out
 }
-
-// Reset empties the ring; absolute indexes keep counting.
-func (r *Ring[T]) Reset() {
-	clear(r.buf)
-	r.start, r.n = 0, 0
-}

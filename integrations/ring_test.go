@@ -22,9 +22,4 @@ func TestRingKeepsNewestAndAbsoluteIndexes(t *testing.T) {
 	if r.Abs(5) != nil {
 		t.Error("Abs(5) is not pushed yet")
 	}
-	r.Reset()
-	r.Push(9)
-	if r.Len() != 1 || r.First() != 5 || *r.Abs(5) != 9 {
-		t.Errorf("after Reset: len %d first %d", r.Len(), r.First())
-	}
 }

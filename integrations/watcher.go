@@ -83,10 +83,9 @@ type Watcher struct {
 	logGap      string
 	dropped     uint64
 
-	dirty   bool
-	snap    *Snapshot
-	snapSeq uint64
-	subs    map[*Subscription]struct{}
+	dirty bool
+	snap  *Snapshot
+	subs  map[*Subscription]struct{}
 
 	wake []chan struct{} // one per poll loop, for Refresh
 }
@@ -144,9 +143,6 @@ func NewWatcher(o WatcherOptions) *Watcher {
 	w.snap = w.buildLocked(o.Clock.Now())
 	return w
 }
-
-// Options returns the options the watcher runs with.
-func (w *Watcher) Options() WatcherOptions { return w.o }
 
 // Run polls and streams until ctx ends. It returns once every goroutine it
 // started has stopped.
@@ -502,9 +498,7 @@ func (w *Watcher) Latest() *Snapshot {
 }
 
 func (w *Watcher) buildLocked(now time.Time) *Snapshot {
-	w.snapSeq++
 	s := &Snapshot{
-		Seq:         w.snapSeq,
 		At:          now,
 		Env:         w.o.Env,
 		App:         w.o.App,
@@ -512,7 +506,6 @@ func (w *Watcher) buildLocked(now time.Time) *Snapshot {
 		Machines:    slices.Clone(w.machines),
 		MachinesErr: w.machinesErr,
 		SecretsErr:  w.secretsErr,
-		SecretsAt:   w.secretsAt,
 		LogErr:      w.logErr,
 		LogGap:      w.logGap,
 		LogRate:     float64(w.lineMeter.Window(now, 10*time.Second).Total) / 10,

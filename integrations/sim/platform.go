@@ -130,7 +130,6 @@ func (e *Env) roll(ctx context.Context, appName string, mode integrations.ApplyM
 	failLast := e.faults.MachineFails
 	e.faults.MachineFails = false
 	restart := e.o.RestartTime
-	a.restarts++
 	e.mu.Unlock()
 	for i, m := range ids {
 		e.mu.Lock()

@@ -86,7 +86,6 @@ type app struct {
 	jobSeq   int
 	history  *integrations.Ring[string] // recent log lines, replayed to new streams
 	streams  map[chan string]struct{}
-	restarts int
 }
 
 type secret struct {
@@ -358,13 +357,6 @@ func (e *Env) Migration() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.migration
-}
-
-// SetMigration applies or removes the idea_pool migration.
-func (e *Env) SetMigration(present bool) {
-	e.mu.Lock()
-	e.migration = present
-	e.mu.Unlock()
 }
 
 // MachineEnv returns the value a machine of app started with, as
