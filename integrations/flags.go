@@ -1,7 +1,7 @@
 package integrations
 
 import (
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -99,6 +99,7 @@ type Facts struct {
 	Secrets  []Secret // nil when the list could not be read
 	Probe    ProbeResult
 	Observed SourceKind
+	Expected SourceKind // what the flag implies: ExpectedSource(Flag)
 }
 
 // MissingCredentials lists the credential secrets absent from the app.
@@ -106,17 +107,13 @@ func MissingCredentials(def *Definition, secrets []Secret) []string {
 	if secrets == nil {
 		return nil
 	}
-	have := make(map[string]bool, len(secrets))
-	for _, s := range secrets {
-		have[s.Name] = true
-	}
 	var missing []string
 	for _, c := range def.Credentials {
-		if !have[c] {
+		if !slices.ContainsFunc(secrets, func(s Secret) bool { return s.Name == c }) {
 			missing = append(missing, c)
 		}
 	}
-	sort.Strings(missing)
+	slices.Sort(missing)
 	return missing
 }
 
@@ -124,9 +121,8 @@ func MissingCredentials(def *Definition, secrets []Secret) []string {
 // integration is on mock though its flag says live (or the source could not
 // be read). It returns nil when nothing is amiss.
 func Diagnose(def *Definition, f Facts) []string {
-	expected := ExpectedSource(f.Flag)
 	amiss := f.Observed == SourceMock && f.Flag.State != FlagUnset && f.Flag.State != FlagFalse
-	amiss = amiss || (f.Observed != SourceUnknown && expected != SourceUnknown && f.Observed != expected)
+	amiss = amiss || mismatch(f.Observed, f.Expected)
 	amiss = amiss || f.Probe.Err != nil
 	if !amiss {
 		return nil

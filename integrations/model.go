@@ -276,8 +276,12 @@ func shortDuration(d time.Duration) string {
 }
 
 // Mismatch reports whether the observed source contradicts the flag.
-func (s *Status) Mismatch() bool {
-	return s.Source != SourceUnknown && s.Expected != SourceUnknown && s.Source != s.Expected
+func (s *Status) Mismatch() bool { return mismatch(s.Source, s.Expected) }
+
+// mismatch reports whether an observed source contradicts the expected
+// one; an unknown on either side contradicts nothing.
+func mismatch(observed, expected SourceKind) bool {
+	return observed != SourceUnknown && expected != SourceUnknown && observed != expected
 }
 
 // ErrorThreshold returns the error-rate limit the runbook sets, or 0.

@@ -233,7 +233,7 @@ func (w *Watcher) CheckNow(ctx context.Context, i int) ProbeResult {
 	res.Warning = w.o.Masker.Mask(res.Warning)
 	res.Detail = w.o.Masker.Mask(res.Detail)
 	if res.Err != nil {
-		res.Err = maskedError{res.Err, w.o.Masker.Mask(res.Err.Error())}
+		res.Err = maskedError{res.Err, w.errText(res.Err)}
 	}
 	w.mu.Lock()
 	st := w.ints[i]
@@ -243,6 +243,9 @@ func (w *Watcher) CheckNow(ctx context.Context, i int) ProbeResult {
 	w.mu.Unlock()
 	return res
 }
+
+// errText is err's message with known secret values masked.
+func (w *Watcher) errText(err error) string { return w.o.Masker.Mask(err.Error()) }
 
 type maskedError struct {
 	err error
@@ -262,7 +265,7 @@ func (w *Watcher) pollSecrets(ctx context.Context) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
-		w.secretsErr = w.o.Masker.Mask(err.Error())
+		w.secretsErr = w.errText(err)
 	} else {
 		w.secrets, w.secretsErr, w.secretsAt = secrets, "", w.o.Clock.Now()
 	}
@@ -279,7 +282,7 @@ func (w *Watcher) pollMachines(ctx context.Context) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
-		w.machinesErr = w.o.Masker.Mask(err.Error())
+		w.machinesErr = w.errText(err)
 	} else {
 		w.machines, w.machinesErr = ms, ""
 	}
@@ -302,7 +305,7 @@ func (w *Watcher) streamLogs(ctx context.Context) {
 		down := w.o.Clock.Now()
 		reason := "log stream ended"
 		if err != nil {
-			reason = w.o.Masker.Mask(err.Error())
+			reason = w.errText(err)
 		}
 		w.mu.Lock()
 		w.logErr = fmt.Sprintf("%s; reopening in %s", reason, backoff)
@@ -557,7 +560,7 @@ func (w *Watcher) statusLocked(st *intState, secrets []Secret, now time.Time) St
 		}
 	}
 	out.Breaches = st.breachesLocked(now)
-	out.Diagnosis = Diagnose(d, Facts{App: w.o.App, Flag: out.Flag, Secrets: secrets, Probe: st.result, Observed: out.Source})
+	out.Diagnosis = Diagnose(d, Facts{App: w.o.App, Flag: out.Flag, Secrets: secrets, Probe: st.result, Observed: out.Source, Expected: out.Expected})
 	return out
 }
 
@@ -711,7 +714,7 @@ func (w *Watcher) Poll(ctx context.Context) {
 			w.Ingest(lines)
 			if err != nil {
 				w.mu.Lock()
-				w.logErr = w.o.Masker.Mask(err.Error())
+				w.logErr = w.errText(err)
 				w.mu.Unlock()
 			}
 		})
