@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
 	"github.com/hotdash/hotdash-console/integrations/chatwoot"
@@ -259,12 +260,7 @@ func (s *Stack) probes(e *Env, o Options) map[string]integrations.Probe {
 			}
 		}
 		if d.ID == "ga4" && svc.GA4.PropertyID != "" && p != nil {
-			token := o.Getenv(svc.GA4.TokenEnv)
-			if token == "" && svc.GA4.TokenFile != "" {
-				token, _ = config.ReadToken(svc.GA4.TokenFile)
-			}
-			api := ga4.New(ga4.Options{PropertyID: svc.GA4.PropertyID, Token: token, TokenEnv: svc.GA4.TokenEnv, Timeout: timeout}).Probe()
-			p = both(p, api)
+			p = both(p, ga4Probe(svc.GA4, o.Getenv, timeout))
 		}
 		if p != nil {
 			out[d.ID] = p
@@ -273,8 +269,23 @@ func (s *Stack) probes(e *Env, o Options) map[string]integrations.Probe {
 	return out
 }
 
+// ga4Probe checks the GA4 Data API with the token from its variable or,
+// when that is empty, from its token file. A token file that cannot be
+// read is what the probe reports.
+func ga4Probe(g config.GA4, getenv func(string) string, timeout time.Duration) integrations.Probe {
+	token := getenv(g.TokenEnv)
+	if token == "" && g.TokenFile != "" {
+		t, err := config.ReadToken(g.TokenFile)
+		if err != nil {
+			return failing("GA4 " + err.Error())
+		}
+		token = t
+	}
+	return ga4.New(ga4.Options{PropertyID: g.PropertyID, Token: token, TokenEnv: g.TokenEnv, Timeout: timeout}).Probe()
+}
+
 // failing is a probe that always reports the same problem: a service the
-// configuration does not say how to reach.
+// configuration does not say how to reach, or a setting it cannot use.
 func failing(why string) integrations.Probe {
 	return integrations.ProbeFunc(func(context.Context) integrations.ProbeResult {
 		return integrations.ProbeResult{Err: errors.New(why)}
