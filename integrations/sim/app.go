@@ -4,18 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
 )
 
 type ideaResult struct {
-	source  string
-	warning string
-	failed  string // upstream failure, when the fallback was forced
-	items   int
-	ms      int
+	source       string
+	warning      string
+	failed       string // upstream failure, when the fallback was forced
+	missingCreds bool   // the fallback is for want of credentials: a warning
+	items        int
+	ms           int
 }
 
 // ideaPoolLocked is the app's idea-pool logic on machine m.
@@ -26,6 +26,7 @@ func (e *Env) ideaPoolLocked(a *app, m *machine) ideaResult {
 		r.warning = "Supabase disabled (IDEA_POOL_SUPABASE_ENABLED not true): mock data"
 	case m.env["SUPABASE_URL"] == "" || m.env["SUPABASE_SERVICE_KEY"] == "":
 		r.warning = "Supabase credentials missing (SUPABASE_URL, SUPABASE_SERVICE_KEY): mock data"
+		r.missingCreds = true
 	case e.faults.CredentialsRevoked || m.env["SUPABASE_SERVICE_KEY"] != e.supabaseKey:
 		r.warning = "Supabase rejected the credentials (401 Invalid API key): mock data"
 		r.failed = "401 Invalid API key"
@@ -47,7 +48,7 @@ func (e *Env) logIdeaPoolLocked(a *app, m *machine, r ideaResult) {
 		e.logLocked(a, m, fmt.Sprintf("[error]idea-pool: Supabase query failed: %s; falling back to mock", r.failed))
 	case r.source == "supabase":
 		e.logLocked(a, m, fmt.Sprintf("idea-pool: served %d ideas from supabase in %dms", r.items, r.ms))
-	case r.warning != "" && strings.Contains(r.warning, "credentials missing"):
+	case r.missingCreds:
 		e.logLocked(a, m, "[warn]idea-pool: "+r.warning)
 	default:
 		e.logLocked(a, m, fmt.Sprintf("idea-pool: served %d mock ideas (%s)", r.items, r.warning))
@@ -133,7 +134,8 @@ func (e *Env) jobStatusLocked(j *job) (status string, failures map[string]string
 func (e *Env) progressJobsLocked(a *app) {
 	for id, j := range a.jobs {
 		age := e.now().Sub(j.created)
-		if j.real && age >= e.o.JobTime && age < e.o.JobTime+150*time.Millisecond {
+		if j.real && !j.logged && age >= e.o.JobTime {
+			j.logged = true
 			if j.fail != "" {
 				e.logLocked(a, nil, fmt.Sprintf("[error]publer: job %s failed: %s", id, j.fail))
 			} else {

@@ -108,6 +108,7 @@ type job struct {
 	real    bool
 	created time.Time
 	fail    string
+	logged  bool // its completion is in the log
 }
 
 // New builds an environment in the state its scenario describes.

@@ -362,3 +362,36 @@ func TestCommandsRefuseABlankCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestAJobCompletionIsLoggedOnceHoweverLateTheTick(t *testing.T) {
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	e, err := New(Options{Seed: 1, JobTime: 4 * time.Second, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := e.apps[DevApp]
+	a.jobs["real-job-1"] = &job{id: "real-job-1", real: true, created: now}
+	completions := func() int {
+		lines, err := e.Platform().RecentLogs(context.Background(), DevApp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, l := range lines {
+			if strings.Contains(l.Message, "publer: job real-job-1 complete") {
+				n++
+			}
+		}
+		return n
+	}
+	e.progressJobsLocked(a)
+	if n := completions(); n != 0 {
+		t.Fatalf("a working job logged %d completions", n)
+	}
+	now = now.Add(5 * time.Second) // the first tick after JobTime is a second late
+	e.progressJobsLocked(a)
+	e.progressJobsLocked(a)
+	if n := completions(); n != 1 {
+		t.Errorf("%d completion lines, want 1", n)
+	}
+}
