@@ -352,7 +352,8 @@ func (s *Stack) migrations(e *Env, o Options) (integrations.MigrationChecker, st
 	case key == "":
 		return nil, sb.KeyEnv + " is not set"
 	}
-	return supabase.NewREST(url, key, s.Config.Watch.CallTimeout.Duration), ""
+	return supabase.NewREST(supabase.RESTOptions{URL: url, Key: key, URLEnv: sb.URLEnv, KeyEnv: sb.KeyEnv,
+		Timeout: s.Config.Watch.CallTimeout.Duration}), ""
 }
 
 // CredentialEnv names the environment variable that holds secret name for

@@ -83,7 +83,7 @@ func TestRESTContract(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fake := newFakePostgREST(t, c.status, c.body)
-			present, detail, err := NewREST(fake.URL, serviceKey, 5*time.Second).CheckMigration(t.Context(), "idea_pool")
+			present, detail, err := NewREST(RESTOptions{URL: fake.URL, Key: serviceKey, Timeout: 5 * time.Second}).CheckMigration(t.Context(), "idea_pool")
 
 			if c.err == "" {
 				if err != nil {
@@ -127,7 +127,7 @@ func TestRESTContract(t *testing.T) {
 
 func TestRESTTrailingSlashInURL(t *testing.T) {
 	fake := newFakePostgREST(t, 200, `[]`)
-	if _, _, err := NewREST(fake.URL+"/", serviceKey, 5*time.Second).CheckMigration(t.Context(), "idea_pool"); err != nil {
+	if _, _, err := NewREST(RESTOptions{URL: fake.URL + "/", Key: serviceKey, Timeout: 5 * time.Second}).CheckMigration(t.Context(), "idea_pool"); err != nil {
 		t.Fatal(err)
 	}
 	if got := fake.request().URL.Path; got != "/rest/v1/idea_pool" {
@@ -136,7 +136,7 @@ func TestRESTTrailingSlashInURL(t *testing.T) {
 }
 
 func TestRESTUnreachable(t *testing.T) {
-	_, _, err := NewREST(testkit.Refused(t), serviceKey, 5*time.Second).CheckMigration(t.Context(), "idea_pool")
+	_, _, err := NewREST(RESTOptions{URL: testkit.Refused(t), Key: serviceKey, Timeout: 5 * time.Second}).CheckMigration(t.Context(), "idea_pool")
 	if err == nil || err.Error() != "GET /rest/v1/idea_pool: connection refused" {
 		t.Fatalf("got %v", err)
 	}
@@ -144,9 +144,28 @@ func TestRESTUnreachable(t *testing.T) {
 }
 
 func TestRESTTimeout(t *testing.T) {
-	_, _, err := NewREST(testkit.Hanging(t), serviceKey, 100*time.Millisecond).CheckMigration(t.Context(), "idea_pool")
+	_, _, err := NewREST(RESTOptions{URL: testkit.Hanging(t), Key: serviceKey, Timeout: 100 * time.Millisecond}).CheckMigration(t.Context(), "idea_pool")
 	if err == nil || err.Error() != "GET /rest/v1/idea_pool: timed out" {
 		t.Fatalf("got %v", err)
 	}
 	assertNoSecret(t, err, serviceKey)
+}
+
+func TestRESTErrorsNameTheConfiguredVariables(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		body   string
+		want   string
+	}{
+		{401, invalidKey, "check SUPABASE_DEV_SERVICE_KEY"},
+		{200, `<!doctype html><title>HotDash</title>`, "check SUPABASE_DEV_URL"},
+	} {
+		fake := newFakePostgREST(t, c.status, c.body)
+		r := NewREST(RESTOptions{URL: fake.URL, Key: serviceKey, Timeout: 5 * time.Second,
+			URLEnv: "SUPABASE_DEV_URL", KeyEnv: "SUPABASE_DEV_SERVICE_KEY"})
+		_, _, err := r.CheckMigration(t.Context(), "idea_pool")
+		if err == nil || !strings.HasSuffix(err.Error(), c.want) {
+			t.Errorf("HTTP %d: err = %v, want it to end %q", c.status, err, c.want)
+		}
+	}
 }

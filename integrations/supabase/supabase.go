@@ -16,17 +16,34 @@ import (
 	"github.com/hotdash/hotdash-console/integrations/httpc"
 )
 
+// RESTOptions configure a REST checker.
+type RESTOptions struct {
+	URL     string // the project's address (https://PROJECT.supabase.co)
+	Key     string // the service key
+	Timeout time.Duration
+	// URLEnv and KeyEnv name the variables the address and the key come
+	// from, so an error says what to check (default SUPABASE_URL,
+	// SUPABASE_SERVICE_KEY).
+	URLEnv, KeyEnv string
+}
+
 // REST probes tables through PostgREST (SUPABASE_URL/rest/v1).
 type REST struct {
+	o    RESTOptions
 	http *resty.Client
-	key  string
 }
 
 var _ integrations.MigrationChecker = (*REST)(nil)
 
-// NewREST returns a checker for the project at url with the service key.
-func NewREST(url, key string, timeout time.Duration) *REST {
-	return &REST{http: httpc.New(url, timeout), key: key}
+// NewREST returns a checker for the project at o.URL with the service key.
+func NewREST(o RESTOptions) *REST {
+	if o.URLEnv == "" {
+		o.URLEnv = "SUPABASE_URL"
+	}
+	if o.KeyEnv == "" {
+		o.KeyEnv = "SUPABASE_SERVICE_KEY"
+	}
+	return &REST{o: o, http: httpc.New(o.URL, o.Timeout)}
 }
 
 // CheckMigration asks for one row of the table: 200 with a JSON array
@@ -35,8 +52,8 @@ func NewREST(url, key string, timeout time.Duration) *REST {
 func (r *REST) CheckMigration(ctx context.Context, table string) (bool, string, error) {
 	path := "/rest/v1/" + table
 	resp, err := r.http.R().SetContext(ctx).
-		SetHeader("apikey", r.key).
-		SetHeader("Authorization", "Bearer "+r.key).
+		SetHeader("apikey", r.o.Key).
+		SetHeader("Authorization", "Bearer "+r.o.Key).
 		SetQueryParams(map[string]string{"select": "*", "limit": "1"}).
 		Get(path)
 	if err != nil {
@@ -53,13 +70,13 @@ func (r *REST) CheckMigration(ctx context.Context, table string) (bool, string, 
 		// every path, say): the table's existence is unknown.
 		var rows []json.RawMessage
 		if json.Unmarshal(resp.Body(), &rows) != nil || rows == nil {
-			return false, "", fmt.Errorf("GET %s: HTTP 200 but not a PostgREST answer (%s): check SUPABASE_URL", path, httpc.Snippet(resp.Body()))
+			return false, "", fmt.Errorf("GET %s: HTTP 200 but not a PostgREST answer (%s): check %s", path, httpc.Snippet(resp.Body()), r.o.URLEnv)
 		}
 		return true, fmt.Sprintf("table %s exists (PostgREST answered 200)", table), nil
 	case resp.StatusCode() == http.StatusNotFound && (body.Code == "PGRST205" || body.Code == "42P01"):
 		return false, fmt.Sprintf("table %s is missing (PostgREST %s: %s)", table, body.Code, body.Message), nil
 	case resp.StatusCode() == http.StatusUnauthorized:
-		return false, "", fmt.Errorf("the Supabase key was rejected (401 %s): check SUPABASE_SERVICE_KEY", body.Message)
+		return false, "", fmt.Errorf("the Supabase key was rejected (401 %s): check %s", body.Message, r.o.KeyEnv)
 	}
 	return false, "", httpc.Error("GET "+path, resp, nil)
 }
