@@ -218,11 +218,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.key(msg)
 	}
 	if m.dlg != nil {
-		var cmd tea.Cmd
-		for i := range m.dlg.inputs {
-			m.dlg.inputs[i].in, cmd = m.dlg.inputs[i].in.Update(msg)
-		}
-		return m, cmd
+		return m, m.dlg.update(msg)
 	}
 	if m.filtering {
 		var cmd tea.Cmd

@@ -217,12 +217,21 @@ func (d *dialog) key(msg tea.KeyPressMsg) (dialogResult, tea.Cmd) {
 		}
 	}
 	if d.focus < len(d.inputs) {
-		var cmd tea.Cmd
-		d.inputs[d.focus].in, cmd = d.inputs[d.focus].in.Update(msg)
 		d.err = ""
-		return dialogOpen, cmd
+		return dialogOpen, d.update(msg)
 	}
 	return dialogOpen, nil
+}
+
+// update passes a message to the focused input, if the focus is on one:
+// the others are blurred and answer nothing.
+func (d *dialog) update(msg tea.Msg) tea.Cmd {
+	if d.focus >= len(d.inputs) {
+		return nil
+	}
+	var cmd tea.Cmd
+	d.inputs[d.focus].in, cmd = d.inputs[d.focus].in.Update(msg)
+	return cmd
 }
 
 // view draws the dialog in at most w cells wide.
