@@ -18,16 +18,12 @@ import (
 // Client calls one HotDash app (https://hotdash-app.fly.dev).
 type Client struct {
 	http *resty.Client
-	base string
 }
 
 // New returns a client for the app at baseURL.
 func New(baseURL string, timeout time.Duration) *Client {
-	return &Client{http: httpc.New(baseURL, timeout), base: strings.TrimRight(baseURL, "/")}
+	return &Client{http: httpc.New(baseURL, timeout)}
 }
-
-// BaseURL is the app's address.
-func (c *Client) BaseURL() string { return c.base }
 
 // Answer is a decoded JSON answer from the app.
 type Answer map[string]any
