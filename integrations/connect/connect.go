@@ -41,7 +41,6 @@ type Options struct {
 type Env struct {
 	Config  config.Environment
 	App     string
-	BaseURL string
 	Watcher *integrations.Watcher
 	// Client calls the app's own endpoints (verify steps use it).
 	Client *hotdash.Client
@@ -87,9 +86,6 @@ func (s *Stack) Env(name string) *Env {
 	}
 	return nil
 }
-
-// Demo reports whether the stack runs on the simulator.
-func (s *Stack) Demo() bool { return s.Sim != nil }
 
 // Build connects to everything the configuration names. Nothing runs until
 // Start.
@@ -152,7 +148,7 @@ func Build(o Options) (*Stack, error) {
 		st.Commands = integrations.ShellRunner{}
 	}
 	for _, ec := range cfg.Environments {
-		st.Envs = append(st.Envs, &Env{Config: ec, App: ec.App, BaseURL: ec.URL, Services: cfg.ServicesFor(&ec)})
+		st.Envs = append(st.Envs, &Env{Config: ec, App: ec.App, Services: cfg.ServicesFor(&ec)})
 	}
 	st.Getenv = o.Getenv
 	st.opts = o
@@ -201,15 +197,15 @@ func (s *Stack) Prepare(ctx context.Context) error {
 			}
 			return getenv(k)
 		}
-		s.Masker.Add(s.Sim.SecretValues()...)
 		s.Getenv = o.Getenv
 	}
 	w := s.Config.Watch
 	for _, e := range s.Envs {
+		appURL := e.Config.URL
 		if s.Sim != nil {
-			e.BaseURL = s.Sim.AppURL(e.App)
+			appURL = s.Sim.AppURL(e.App)
 		}
-		e.Client = hotdash.New(e.BaseURL, w.CallTimeout.Duration)
+		e.Client = hotdash.New(appURL, w.CallTimeout.Duration)
 		e.Probes = s.probes(e, o)
 		e.Migrations, e.MigrationsErr = s.migrations(e, o)
 		probes := e.Probes
