@@ -8,23 +8,52 @@ import (
 	"github.com/hotdash/hotdash-console/runbook"
 )
 
-// healthState is what the monitoring view read from the check history.
+// healthState is what the monitoring view read from the check history
+// and the journal, for the environment shown. Update keeps it current;
+// the view only reads it.
 type healthState struct {
 	read time.Time
 	hist *runbook.CheckHistory
 	err  string
+
+	app       string                // the app the rest is about
+	checks    []runbook.CheckResult // the app's checks, oldest first
+	activated time.Time             // the app's activation, from the journal
+	active    bool                  // activated is known
 }
 
-// loadHistory reads the check history again when it is older than 30s.
-func (m *Model) loadHistory() {
+// refreshHealth brings the monitoring view's data up to date: the check
+// history, read again when older than 30s, the checks of the app shown,
+// and its activation until the journal has one (the first never changes).
+func (m *Model) refreshHealth() {
+	app := m.cur().env.App
+	moved := m.health.app != app
+	if moved {
+		m.health.app, m.health.activated, m.health.active = app, time.Time{}, false
+	}
+	if m.loadHistory() || moved {
+		m.health.checks = nil
+		if m.health.hist != nil {
+			m.health.checks = runbook.Within(m.health.hist.Checks, app, time.Time{})
+		}
+	}
+	if !m.health.active && m.o.Runner != nil {
+		m.health.activated, m.health.active = runbook.ActivationTime(m.o.Runner.Records(), app)
+	}
+}
+
+// loadHistory reads the check history again when it is older than 30s,
+// and reports whether it did.
+func (m *Model) loadHistory() bool {
 	if m.o.HistoryPath == "" || (!m.health.read.IsZero() && m.now.Sub(m.health.read) < 30*time.Second) {
-		return
+		return false
 	}
 	h, err := runbook.ReadHistory(m.o.HistoryPath)
 	m.health.read, m.health.hist, m.health.err = m.now, h, ""
 	if err != nil {
 		m.health.err = err.Error()
 	}
+	return true
 }
 
 // healthView is the post-activation monitoring: the guide's schedule from
@@ -32,24 +61,16 @@ func (m *Model) loadHistory() {
 // history of checks per integration.
 func (m *Model) healthView(h int) string {
 	st := &m.st
-	m.loadHistory()
 	env := m.cur().env
 	w := m.width
 	lines := []string{st.Title.Render("Post-activation monitoring") + st.Dim.Render(" · "+env.App+" ("+env.Config.Name+")")}
-	var checks []runbook.CheckResult
-	if m.health.hist != nil {
-		checks = runbook.Within(m.health.hist.Checks, env.App, time.Time{})
-	}
+	checks := m.health.checks
 	var last time.Time
 	if len(checks) > 0 {
 		last = checks[len(checks)-1].CheckedAt
 	}
-	var records []runbook.Record
-	if m.o.Runner != nil {
-		records = m.o.Runner.Records()
-	}
-	activated, ok := runbook.ActivationTime(records, env.App)
-	if !ok {
+	activated := m.health.activated
+	if !m.health.active {
 		lines = append(lines, st.Dim.Render("Not activated yet on "+env.App+": the schedule starts with the first apply the checklist makes."))
 	} else if due, ok := runbook.Schedule(m.o.Runbook.Monitoring, activated, last, m.now); ok {
 		lines = append(lines, fmt.Sprintf("Activated %s (from the journal) · now: %s, every %s",

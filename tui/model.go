@@ -207,9 +207,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, waitUpdate(msg.env, m.envs[msg.env].sub)
 	case tickMsg:
 		m.now = m.o.Now()
+		if m.showHealth {
+			m.refreshHealth()
+		}
 		return m, m.tick()
 	case runnerMsg:
 		m.onRunner()
+		if m.showHealth {
+			m.refreshHealth()
+		}
 		return m, waitRunner(m.runCh)
 	case liveValueMsg:
 		m.flash = msg.text
@@ -299,7 +305,10 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(msg, k.Health):
 		m.showHealth = !m.showHealth
-		m.health.read = time.Time{}
+		if m.showHealth {
+			m.health = healthState{} // read afresh on opening
+			m.refreshHealth()
+		}
 		return m, nil
 	case m.showHealth && key.Matches(msg, k.Back):
 		m.showHealth = false
@@ -323,6 +332,9 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.env = (m.env + 1) % len(m.envs)
 		for i := range m.scroll {
 			m.scroll[i].follow()
+		}
+		if m.showHealth {
+			m.refreshHealth()
 		}
 		return m, nil
 	}
