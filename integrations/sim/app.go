@@ -42,16 +42,16 @@ func (e *Env) ideaPoolLocked(a *app, m *machine) ideaResult {
 	return r
 }
 
-func (e *Env) logIdeaPoolLocked(a *app, m *machine, r ideaResult) {
+func (e *Env) logIdeaPoolLocked(a *app, m *machine, at time.Time, r ideaResult) {
 	switch {
 	case r.failed != "":
-		e.logLocked(a, m, fmt.Sprintf("[error]idea-pool: Supabase query failed: %s; falling back to mock", r.failed))
+		e.logAtLocked(a, m, at, fmt.Sprintf("[error]idea-pool: Supabase query failed: %s; falling back to mock", r.failed))
 	case r.source == "supabase":
-		e.logLocked(a, m, fmt.Sprintf("idea-pool: served %d ideas from supabase in %dms", r.items, r.ms))
+		e.logAtLocked(a, m, at, fmt.Sprintf("idea-pool: served %d ideas from supabase in %dms", r.items, r.ms))
 	case r.missingCreds:
-		e.logLocked(a, m, "[warn]idea-pool: "+r.warning)
+		e.logAtLocked(a, m, at, "[warn]idea-pool: "+r.warning)
 	default:
-		e.logLocked(a, m, fmt.Sprintf("idea-pool: served %d mock ideas (%s)", r.items, r.warning))
+		e.logAtLocked(a, m, at, fmt.Sprintf("idea-pool: served %d mock ideas (%s)", r.items, r.warning))
 	}
 }
 
@@ -76,34 +76,34 @@ func (e *Env) trafficLocked(m *machine) trafficResult {
 	return r
 }
 
-func (e *Env) logTrafficLocked(a *app, m *machine, r trafficResult) {
+func (e *Env) logTrafficLocked(a *app, m *machine, at time.Time, r trafficResult) {
 	switch {
 	case r.failed != "":
-		e.logLocked(a, m, "[error]analytics/ga4: runReport failed: "+r.failed+"; falling back to mock")
+		e.logAtLocked(a, m, at, "[error]analytics/ga4: runReport failed: "+r.failed+"; falling back to mock")
 	case r.source == "ga4":
-		e.logLocked(a, m, fmt.Sprintf("analytics/ga4: runReport 7daysAgo..yesterday: %d sessions (%dms)", r.sessions, 120+e.rng.IntN(200)))
+		e.logAtLocked(a, m, at, fmt.Sprintf("analytics/ga4: runReport 7daysAgo..yesterday: %d sessions (%dms)", r.sessions, 120+e.rng.IntN(200)))
 	default:
-		e.logLocked(a, m, "analytics/ga4: traffic served from mock ("+r.warning+")")
+		e.logAtLocked(a, m, at, "analytics/ga4: traffic served from mock ("+r.warning+")")
 	}
 }
 
-// postLocked is the app's POST /api/social/post.
-func (e *Env) postLocked(a *app, m *machine, text string) (jobID, warning string) {
+// postLocked is the app's POST /api/social/post, made at the given time.
+func (e *Env) postLocked(a *app, m *machine, at time.Time, text string) (jobID, warning string) {
 	a.jobSeq++
 	live := integrations.IsTrue(m.env[FlagPubler]) && m.env["PUBLER_API_KEY"] != "" && m.env["PUBLER_WORKSPACE_ID"] != ""
 	if live && (e.faults.Publer401 || e.faults.CredentialsRevoked || m.env["PUBLER_API_KEY"] != e.publerKey) {
-		e.logLocked(a, m, "[error]publer-adapter: Publer API answered 401 Unauthorized (check PUBLER_API_KEY); falling back to mock adapter")
+		e.logAtLocked(a, m, at, "[error]publer-adapter: Publer API answered 401 Unauthorized (check PUBLER_API_KEY); falling back to mock adapter")
 		live = false
 		warning = "Publer API 401 Unauthorized: mock job"
 	}
 	if !live {
-		jobID = fmt.Sprintf("mock-job-%d-%d", a.jobSeq, e.now().UnixMilli())
-		a.jobs[jobID] = &job{id: jobID, created: e.now()}
-		e.logLocked(a, m, fmt.Sprintf("publer: mock job %s accepted (%d chars)", jobID, len(text)))
+		jobID = fmt.Sprintf("mock-job-%d-%d", a.jobSeq, at.UnixMilli())
+		a.jobs[jobID] = &job{id: jobID, created: at}
+		e.logAtLocked(a, m, at, fmt.Sprintf("publer: mock job %s accepted (%d chars)", jobID, len(text)))
 		return jobID, warning
 	}
 	jobID = "real-job-" + e.hex(12)
-	j := &job{id: jobID, real: true, created: e.now()}
+	j := &job{id: jobID, real: true, created: at}
 	if e.faults.ErrorRate > 0 && e.rng.Float64() < e.faults.ErrorRate*3 {
 		j.fail = "Publer answered 502 Bad Gateway"
 	}
@@ -112,7 +112,7 @@ func (e *Env) postLocked(a *app, m *machine, text string) (jobID, warning string
 	if len(ws) > 4 {
 		ws = ws[:4] + "…"
 	}
-	e.logLocked(a, m, fmt.Sprintf("publer-adapter: job %s scheduled in workspace %s", jobID, ws))
+	e.logAtLocked(a, m, at, fmt.Sprintf("publer-adapter: job %s scheduled in workspace %s", jobID, ws))
 	return jobID, ""
 }
 
@@ -130,16 +130,16 @@ func (e *Env) jobStatusLocked(j *job) (status string, failures map[string]string
 	return "complete", map[string]string{}
 }
 
-// progressJobsLocked logs jobs finishing and forgets old ones.
-func (e *Env) progressJobsLocked(a *app) {
+// progressJobsLocked logs jobs finishing by now and forgets old ones.
+func (e *Env) progressJobsLocked(a *app, now time.Time) {
 	for id, j := range a.jobs {
-		age := e.now().Sub(j.created)
+		age := now.Sub(j.created)
 		if j.real && !j.logged && age >= e.o.JobTime {
 			j.logged = true
 			if j.fail != "" {
-				e.logLocked(a, nil, fmt.Sprintf("[error]publer: job %s failed: %s", id, j.fail))
+				e.logAtLocked(a, nil, now, fmt.Sprintf("[error]publer: job %s failed: %s", id, j.fail))
 			} else {
-				e.logLocked(a, nil, fmt.Sprintf("publer: job %s complete after %ds", id, int(age.Seconds())))
+				e.logAtLocked(a, nil, now, fmt.Sprintf("publer: job %s complete after %ds", id, int(age.Seconds())))
 			}
 		}
 		if age > 10*time.Minute {
@@ -200,7 +200,7 @@ func (e *Env) appHandler(appName string) http.Handler {
 		serve(w, func(a *app, m *machine) {
 			res := e.ideaPoolLocked(a, m)
 			e.logLocked(a, m, fmt.Sprintf("GET /api/analytics/idea-pool 200 source=%s", res.source))
-			e.logIdeaPoolLocked(a, m, res)
+			e.logIdeaPoolLocked(a, m, e.now(), res)
 			body := map[string]any{
 				"success": true,
 				"source":  res.source,
@@ -226,7 +226,7 @@ func (e *Env) appHandler(appName string) http.Handler {
 			return
 		}
 		serve(w, func(a *app, m *machine) {
-			id, warning := e.postLocked(a, m, req.Text)
+			id, warning := e.postLocked(a, m, e.now(), req.Text)
 			e.logLocked(a, m, "POST /api/social/post 200 jobId="+id)
 			body := map[string]any{"ok": true, "jobId": id}
 			if warning != "" {
@@ -252,7 +252,7 @@ func (e *Env) appHandler(appName string) http.Handler {
 	mux.HandleFunc("GET /api/analytics/traffic", e.faulty(func(w http.ResponseWriter, r *http.Request) {
 		serve(w, func(a *app, m *machine) {
 			res := e.trafficLocked(m)
-			e.logTrafficLocked(a, m, res)
+			e.logTrafficLocked(a, m, e.now(), res)
 			body := map[string]any{"success": true, "source": res.source, "data": map[string]any{"sessions": res.sessions}, "timestamp": e.now().UTC().Format(time.RFC3339)}
 			if res.warning != "" {
 				body["warning"] = res.warning

@@ -10,9 +10,12 @@ import (
 	"github.com/hotdash/hotdash-console/integrations"
 )
 
-// logLocked writes one line to app's log in flyctl's text form. msg may
-// start with "[level]"; m is the machine that logs it (nil: any).
-func (e *Env) logLocked(a *app, m *machine, msg string) {
+// logLocked writes one line to app's log, now. msg may start with
+// "[level]"; m is the machine that logs it (nil: any).
+func (e *Env) logLocked(a *app, m *machine, msg string) { e.logAtLocked(a, m, e.now(), msg) }
+
+// logAtLocked writes one line to app's log in flyctl's text form, stamped at.
+func (e *Env) logAtLocked(a *app, m *machine, at time.Time, msg string) {
 	if m == nil {
 		m = a.machines[e.rng.IntN(len(a.machines))]
 	}
@@ -22,7 +25,7 @@ func (e *Env) logLocked(a *app, m *machine, msg string) {
 			level, msg = msg[1:i], msg[i+1:]
 		}
 	}
-	line := fmt.Sprintf("%s app[%s] %s [%s]%s", e.now().UTC().Format(time.RFC3339Nano), m.id, m.region, level, msg)
+	line := fmt.Sprintf("%s app[%s] %s [%s]%s", at.UTC().Format(time.RFC3339Nano), m.id, m.region, level, msg)
 	a.history.Push(line)
 	for ch := range a.streams {
 		select {
@@ -91,8 +94,9 @@ func (e *Env) traffic(ctx context.Context, appName string) {
 		e.mu.Lock()
 		a := e.apps[appName]
 		owed += e.o.LogRate * tick.Seconds()
+		now := e.now()
 		for ; owed >= 1; owed-- {
-			e.activityLocked(a)
+			e.activityLocked(a, now)
 		}
 		if time.Since(lastBeat) > 20*time.Second {
 			lastBeat = time.Now()
@@ -102,13 +106,13 @@ func (e *Env) traffic(ctx context.Context, appName string) {
 				}
 			}
 		}
-		e.progressJobsLocked(a)
+		e.progressJobsLocked(a, now)
 		e.mu.Unlock()
 	}
 }
 
-// activityLocked produces one line of background activity.
-func (e *Env) activityLocked(a *app) {
+// activityLocked produces one line of background activity, at the given time.
+func (e *Env) activityLocked(a *app, at time.Time) {
 	m := e.pickLocked(a)
 	if m == nil {
 		return // nothing is serving
@@ -116,52 +120,52 @@ func (e *Env) activityLocked(a *app) {
 	switch r := e.rng.Float64(); {
 	case r < 0.25:
 		res := e.ideaPoolLocked(a, m)
-		e.logIdeaPoolLocked(a, m, res)
+		e.logIdeaPoolLocked(a, m, at, res)
 	case r < 0.40:
 		if e.rng.Float64() < 0.3 {
-			e.postLocked(a, m, "Scheduled post from the content calendar")
+			e.postLocked(a, m, at, "Scheduled post from the content calendar")
 		} else {
-			e.logLocked(a, m, fmt.Sprintf("publer: GET /api/social/status/%s 200", e.anyJobLocked(a)))
+			e.logAtLocked(a, m, at, fmt.Sprintf("publer: GET /api/social/status/%s 200", e.anyJobLocked(a, at)))
 		}
 	case r < 0.65:
-		e.chatwootActivityLocked(a, m)
+		e.chatwootActivityLocked(a, m, at)
 	case r < 0.75:
 		res := e.trafficLocked(m)
-		e.logTrafficLocked(a, m, res)
+		e.logTrafficLocked(a, m, at, res)
 	default:
 		paths := []string{"GET /app 200", "GET /app/dashboard 200", "GET /healthz 200", "GET /app/ideas 200", "POST /api/session 204"}
-		e.logLocked(a, m, fmt.Sprintf("%s %dms", paths[e.rng.IntN(len(paths))], 2+e.rng.IntN(40)))
+		e.logAtLocked(a, m, at, fmt.Sprintf("%s %dms", paths[e.rng.IntN(len(paths))], 2+e.rng.IntN(40)))
 	}
 }
 
-func (e *Env) anyJobLocked(a *app) string {
+func (e *Env) anyJobLocked(a *app, at time.Time) string {
 	for id := range a.jobs {
 		return id
 	}
-	return fmt.Sprintf("mock-job-%d-%d", a.jobSeq+1, e.now().UnixMilli())
+	return fmt.Sprintf("mock-job-%d-%d", a.jobSeq+1, at.UnixMilli())
 }
 
-func (e *Env) chatwootActivityLocked(a *app, m *machine) {
+func (e *Env) chatwootActivityLocked(a *app, m *machine, at time.Time) {
 	f := e.faults
 	if f.ChatwootRateLimit > 0 && e.rng.Float64() < f.ChatwootRateLimit {
-		e.logLocked(a, m, fmt.Sprintf("[warn]chatwoot: Rate limit reached (429 Retry later), retrying in %dms", 200+e.rng.IntN(800)))
+		e.logAtLocked(a, m, at, fmt.Sprintf("[warn]chatwoot: Rate limit reached (429 Retry later), retrying in %dms", 200+e.rng.IntN(800)))
 		return
 	}
 	if f.ErrorRate > 0 && e.rng.Float64() < f.ErrorRate {
-		e.logLocked(a, m, "[error]chatwoot: GET /api/v1/accounts/"+m.env["CHATWOOT_ACCOUNT_ID"]+"/conversations failed: 502 Bad Gateway")
+		e.logAtLocked(a, m, at, "[error]chatwoot: GET /api/v1/accounts/"+m.env["CHATWOOT_ACCOUNT_ID"]+"/conversations failed: 502 Bad Gateway")
 		return
 	}
 	if m.env["CHATWOOT_API_KEY"] != e.chatwootToken {
-		e.logLocked(a, m, "[error]chatwoot: 401 Invalid Access Token (check CHATWOOT_API_KEY)")
+		e.logAtLocked(a, m, at, "[error]chatwoot: 401 Invalid Access Token (check CHATWOOT_API_KEY)")
 		return
 	}
 	switch e.rng.IntN(3) {
 	case 0:
-		e.logLocked(a, m, fmt.Sprintf("chatwoot: fetched %d open conversations (%dms)", 5+e.rng.IntN(30), 40+e.rng.IntN(120)))
+		e.logAtLocked(a, m, at, fmt.Sprintf("chatwoot: fetched %d open conversations (%dms)", 5+e.rng.IntN(30), 40+e.rng.IntN(120)))
 	case 1:
-		e.logLocked(a, m, fmt.Sprintf("chatwoot: AI draft saved as private note on conversation %d", 4000+e.rng.IntN(900)))
+		e.logAtLocked(a, m, at, fmt.Sprintf("chatwoot: AI draft saved as private note on conversation %d", 4000+e.rng.IntN(900)))
 	default:
-		e.logLocked(a, m, fmt.Sprintf("chatwoot: approved note sent as public reply on conversation %d (grade tone=%d accuracy=%d policy=%d)", 4000+e.rng.IntN(900), 3+e.rng.IntN(3), 3+e.rng.IntN(3), 4+e.rng.IntN(2)))
+		e.logAtLocked(a, m, at, fmt.Sprintf("chatwoot: approved note sent as public reply on conversation %d (grade tone=%d accuracy=%d policy=%d)", 4000+e.rng.IntN(900), 3+e.rng.IntN(3), 3+e.rng.IntN(3), 4+e.rng.IntN(2)))
 	}
 }
 

@@ -265,13 +265,11 @@ func (e *Env) backfillLocked(a *app, span time.Duration) {
 	if n <= 0 {
 		return
 	}
-	now := e.now
-	defer func() { e.now = now }()
-	start := now().Add(-span)
+	start := e.now().Add(-span)
 	for i := range n {
 		at := start.Add(time.Duration(i) * span / time.Duration(n))
-		e.now = func() time.Time { return at }
-		e.activityLocked(a)
+		e.activityLocked(a, at)
+		e.progressJobsLocked(a, at)
 	}
 }
 

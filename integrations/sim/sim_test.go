@@ -2,6 +2,8 @@ package sim
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -384,14 +386,49 @@ func TestAJobCompletionIsLoggedOnceHoweverLateTheTick(t *testing.T) {
 		}
 		return n
 	}
-	e.progressJobsLocked(a)
+	e.progressJobsLocked(a, now)
 	if n := completions(); n != 0 {
 		t.Fatalf("a working job logged %d completions", n)
 	}
 	now = now.Add(5 * time.Second) // the first tick after JobTime is a second late
-	e.progressJobsLocked(a)
-	e.progressJobsLocked(a)
+	e.progressJobsLocked(a, now)
+	e.progressJobsLocked(a, now)
 	if n := completions(); n != 1 {
 		t.Errorf("%d completion lines, want 1", n)
 	}
+}
+
+// Filling in the log history while the services answer: under the race
+// detector, nothing a handler reads may be written meanwhile.
+func TestBackfillWhileServicesAnswer(t *testing.T) {
+	e, err := New(Options{Seed: 1, LogRate: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := e.chatwootHandler()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/api", nil))
+			if rec.Code != http.StatusOK {
+				t.Errorf("GET /api: %d", rec.Code)
+				return
+			}
+		}
+	})
+	for range 50 {
+		e.mu.Lock()
+		e.backfillLocked(e.apps[ProdApp], time.Minute)
+		e.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+	close(done)
+	wg.Wait()
 }
