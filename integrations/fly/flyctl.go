@@ -10,10 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,10 +30,13 @@ type FlyctlOptions struct {
 	// Env is the environment flyctl runs with (default os.Environ()).
 	Env []string
 	// Timeout bounds every command but the apply and the log stream
-	// (default 60s); ApplyTimeout bounds an apply (default 15m).
-	Timeout      time.Duration
-	ApplyTimeout time.Duration
+	// (default 60s); an apply has applyTimeout.
+	Timeout time.Duration
 }
+
+// applyTimeout bounds an apply: a rolling deploy waits for every machine's
+// health checks.
+const applyTimeout = 15 * time.Minute
 
 // Flyctl is the Platform that drives the operator's own flyctl, with its
 // login. Secret values go in on stdin (NAME=-), never on the command line.
@@ -54,9 +58,6 @@ func NewFlyctl(o FlyctlOptions) (*Flyctl, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
-	}
-	if o.ApplyTimeout <= 0 {
-		o.ApplyTimeout = 15 * time.Minute
 	}
 	path, err := exec.LookPath(o.Binary)
 	if err != nil {
@@ -221,7 +222,7 @@ func snippet(b []byte) string { return httpc.Clip(string(b), 120) }
 // SetSecrets sets each value with `fly secrets set NAME=- --stage`, the
 // value on stdin, then deploys unless staging.
 func (f *Flyctl) SetSecrets(ctx context.Context, app string, values map[string]string, stage bool, progress integrations.Progress) error {
-	for _, name := range sortedNames(values) {
+	for _, name := range slices.Sorted(maps.Keys(values)) {
 		if _, err := f.run(ctx, f.o.Timeout, []byte(values[name]), "secrets", "set", name+"=-", "-a", app, "--stage"); err != nil {
 			return notFound(err)
 		}
@@ -244,15 +245,6 @@ func (f *Flyctl) UnsetSecrets(ctx context.Context, app string, names []string, s
 	return f.Apply(ctx, app, integrations.ApplyDeploy, progress)
 }
 
-func sortedNames(values map[string]string) []string {
-	names := make([]string, 0, len(values))
-	for n := range values {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // machineRE finds a machine ID (14 hex digits) in flyctl's output.
 var machineRE = regexp.MustCompile(`\b([0-9a-f]{14})\b`)
 
@@ -266,7 +258,7 @@ func (f *Flyctl) Apply(ctx context.Context, app string, mode integrations.ApplyM
 	if mode == integrations.ApplyRestart {
 		args = []string{"apps", "restart", app}
 	}
-	ctx, cancel := context.WithTimeout(ctx, f.o.ApplyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, applyTimeout)
 	defer cancel()
 	cmd, out, stderr, err := f.start(ctx, args, nil)
 	if err != nil {
@@ -294,7 +286,7 @@ func (f *Flyctl) Apply(ctx context.Context, app string, mode integrations.ApplyM
 	// A line too long for the scanner ends the reading: the rest still has
 	// to go somewhere, or fly blocks on a full pipe until the timeout.
 	_, _ = io.Copy(io.Discard, out)
-	return notFound(cmdError(ctx, args, cmd.Wait(), stderr.Bytes(), f.o.ApplyTimeout))
+	return notFound(cmdError(ctx, args, cmd.Wait(), stderr.Bytes(), applyTimeout))
 }
 
 // Machines reads `fly status -a APP --json`.
@@ -469,7 +461,7 @@ func (f *Flyctl) Describe(op integrations.Op) []string {
 	switch op.Kind {
 	case integrations.OpSet:
 		var out []string
-		for _, name := range sortedNames(op.Values) {
+		for _, name := range slices.Sorted(maps.Keys(op.Values)) {
 			shown := integrations.Mask
 			if op.Plain[name] {
 				shown = op.Values[name]
