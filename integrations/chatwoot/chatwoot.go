@@ -118,10 +118,7 @@ func (c *Client) get(ctx context.Context, path string, auth bool) (*resty.Respon
 			backoff *= 2
 			continue
 		}
-		if err := httpc.Error("GET "+path, resp, err); err != nil {
-			return resp, err
-		}
-		return resp, nil
+		return resp, httpc.Error("GET "+path, resp, err)
 	}
 }
 
