@@ -256,8 +256,8 @@ func skipEscape(b []byte, i int) int {
 	return i + 1
 }
 
-// FormatFlyText renders a line in flyctl's text form; the simulator speaks
-// it, and the log view's copy uses it.
+// FormatFlyText renders a line in flyctl's text form, to the second: what
+// ParseFlyText reads.
 func FormatFlyText(dst []byte, l *LogLine) []byte {
 	dst = l.Time.UTC().AppendFormat(dst, time.RFC3339)
 	dst = append(dst, " app["...)

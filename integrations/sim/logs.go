@@ -14,18 +14,18 @@ import (
 // "[level]"; m is the machine that logs it (nil: any).
 func (e *Env) logLocked(a *app, m *machine, msg string) { e.logAtLocked(a, m, e.now(), msg) }
 
-// logAtLocked writes one line to app's log in flyctl's text form, stamped at.
+// logAtLocked writes one line to app's log, stamped at.
 func (e *Env) logAtLocked(a *app, m *machine, at time.Time, msg string) {
 	if m == nil {
 		m = a.machines[e.rng.IntN(len(a.machines))]
 	}
-	level := "info"
+	level := integrations.LevelInfo
 	if strings.HasPrefix(msg, "[") {
 		if i := strings.IndexByte(msg, ']'); i > 0 {
-			level, msg = msg[1:i], msg[i+1:]
+			level, msg = integrations.ParseLevel(msg[1:i]), msg[i+1:]
 		}
 	}
-	line := fmt.Sprintf("%s app[%s] %s [%s]%s", at.UTC().Format(time.RFC3339Nano), m.id, m.region, level, msg)
+	line := integrations.LogLine{Time: at.UTC(), Level: level, Instance: m.id, Region: m.region, Message: integrations.Sanitize([]byte(msg))}
 	a.history.Push(line)
 	for ch := range a.streams {
 		select {
@@ -170,10 +170,10 @@ func (e *Env) chatwootActivityLocked(a *app, m *machine, at time.Time) {
 }
 
 // StreamLogs delivers the app's log like `fly logs`: recent lines first,
-// then new ones as they come, parsed from the text form.
+// then new ones as they come.
 func (p *Platform) StreamLogs(ctx context.Context, appName string, sink func([]integrations.LogLine)) error {
 	e := p.e
-	ch := make(chan string, 8192)
+	ch := make(chan integrations.LogLine, 8192)
 	e.mu.Lock()
 	a, err := p.appLocked(appName)
 	if err != nil {
@@ -189,20 +189,10 @@ func (p *Platform) StreamLogs(ctx context.Context, appName string, sink func([]i
 		delete(a.streams, ch)
 		e.mu.Unlock()
 	}()
+	if len(backlog) > 0 {
+		sink(backlog)
+	}
 	batch := make([]integrations.LogLine, 0, 512)
-	deliver := func(lines ...string) {
-		for _, l := range lines {
-			var ll integrations.LogLine
-			if integrations.ParseFlyText([]byte(l), &ll) == nil {
-				batch = append(batch, ll)
-			}
-		}
-	}
-	deliver(backlog...)
-	if len(batch) > 0 {
-		sink(batch)
-		batch = batch[:0]
-	}
 	var end <-chan time.Time
 	if drops {
 		end = time.After(30 * time.Second)
@@ -214,12 +204,12 @@ func (p *Platform) StreamLogs(ctx context.Context, appName string, sink func([]i
 		case <-end:
 			return errors.New("fly logs: stream closed by the server (unexpected EOF)")
 		case l := <-ch:
-			deliver(l)
+			batch = append(batch, l)
 		drain:
 			for len(batch) < cap(batch) {
 				select {
 				case l := <-ch:
-					deliver(l)
+					batch = append(batch, l)
 				default:
 					break drain
 				}
@@ -230,22 +220,13 @@ func (p *Platform) StreamLogs(ctx context.Context, appName string, sink func([]i
 	}
 }
 
-// RecentLogs returns the lines the app logged recently, parsed.
+// RecentLogs returns the lines the app logged recently.
 func (p *Platform) RecentLogs(ctx context.Context, appName string) ([]integrations.LogLine, error) {
 	p.e.mu.Lock()
+	defer p.e.mu.Unlock()
 	a, err := p.appLocked(appName)
 	if err != nil {
-		p.e.mu.Unlock()
 		return nil, err
 	}
-	raw := a.history.Slice()
-	p.e.mu.Unlock()
-	out := make([]integrations.LogLine, 0, len(raw))
-	for _, l := range raw {
-		var ll integrations.LogLine
-		if integrations.ParseFlyText([]byte(l), &ll) == nil {
-			out = append(out, ll)
-		}
-	}
-	return out, ctx.Err()
+	return a.history.Slice(), ctx.Err()
 }

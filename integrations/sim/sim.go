@@ -84,8 +84,8 @@ type app struct {
 	next     int // round-robin over machines
 	jobs     map[string]*job
 	jobSeq   int
-	history  *integrations.Ring[string] // recent log lines, replayed to new streams
-	streams  map[chan string]struct{}
+	history  *integrations.Ring[integrations.LogLine] // recent log lines, replayed to new streams
+	streams  map[chan integrations.LogLine]struct{}
 }
 
 type secret struct {
@@ -155,8 +155,8 @@ func New(o Options) (*Env, error) {
 			name:    name,
 			secrets: map[string]*secret{},
 			jobs:    map[string]*job{},
-			history: integrations.NewRing[string](400),
-			streams: map[chan string]struct{}{},
+			history: integrations.NewRing[integrations.LogLine](400),
+			streams: map[chan integrations.LogLine]struct{}{},
 		}
 		creds := map[string]string{
 			"SUPABASE_URL":         "https://hotdash.supabase.co",
