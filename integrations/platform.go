@@ -122,3 +122,25 @@ var ErrNotFound = errors.New("not found")
 type LogHistory interface {
 	RecentLogs(ctx context.Context, app string) ([]LogLine, error)
 }
+
+// DeliverBatch hands sink first and the lines already waiting in ch, up to
+// cap(batch) lines in all, without waiting for more (a closed ch ends the
+// batch too). batch is an empty buffer; it is returned emptied for the next
+// call. A platform's StreamLogs reads one line, blocking, then calls it.
+func DeliverBatch(batch []LogLine, first LogLine, ch <-chan LogLine, sink func([]LogLine)) []LogLine {
+	batch = append(batch, first)
+fill:
+	for len(batch) < cap(batch) {
+		select {
+		case l, ok := <-ch:
+			if !ok {
+				break fill
+			}
+			batch = append(batch, l)
+		default:
+			break fill
+		}
+	}
+	sink(batch)
+	return batch[:0]
+}

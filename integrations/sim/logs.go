@@ -204,18 +204,7 @@ func (p *Platform) StreamLogs(ctx context.Context, appName string, sink func([]i
 		case <-end:
 			return errors.New("fly logs: stream closed by the server (unexpected EOF)")
 		case l := <-ch:
-			batch = append(batch, l)
-		drain:
-			for len(batch) < cap(batch) {
-				select {
-				case l := <-ch:
-					batch = append(batch, l)
-				default:
-					break drain
-				}
-			}
-			sink(batch)
-			batch = batch[:0]
+			batch = integrations.DeliverBatch(batch, l, ch, sink)
 		}
 	}
 }
