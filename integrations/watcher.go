@@ -83,12 +83,20 @@ type Watcher struct {
 	logGap      string
 	dropped     uint64
 
+	// The newest line time ingested, and the lines seen at that time: a
+	// reopened stream replays recent lines, which are not counted again.
+	newest    time.Time
+	atNewest  []lineKey
+	replaying bool // the stream reopened and no newer line came yet
+
 	dirty bool
 	snap  *Snapshot
 	subs  map[*Subscription]struct{}
 
 	wake []chan struct{} // one per poll loop, for Refresh
 }
+
+type lineKey struct{ instance, message string }
 
 type intState struct {
 	def    *Definition
@@ -318,6 +326,7 @@ func (w *Watcher) streamLogs(ctx context.Context) {
 		}
 		w.mu.Lock()
 		w.logErr = ""
+		w.replaying = !w.newest.IsZero()
 		w.logGap = fmt.Sprintf("log stream reopened at %s after a %s gap", w.o.Clock.Now().Format("15:04:05"), w.o.Clock.Now().Sub(down).Round(time.Second))
 		w.dirty = true
 		w.mu.Unlock()
@@ -336,6 +345,9 @@ func (w *Watcher) Ingest(lines []LogLine) {
 		l := lines[k]
 		if masking {
 			l.Message = w.o.Masker.Mask(l.Message)
+		}
+		if w.replayedLocked(&l) {
+			continue
 		}
 		w.seq++
 		l.Seq = w.seq
@@ -378,6 +390,32 @@ func (w *Watcher) Ingest(lines []LogLine) {
 		st.fresh = w.keep(st.fresh, l)
 	}
 	w.dirty = true
+}
+
+// replayedLocked reports whether l is a line a reopened stream replays,
+// counted already: older than the newest line ingested, or at that very
+// time and seen then. Replay ends with the first newer line; from then on
+// lines come live, and lines from several machines may arrive a little out
+// of order, so none is skipped.
+func (w *Watcher) replayedLocked(l *LogLine) bool {
+	if l.Time.IsZero() {
+		return false
+	}
+	key := lineKey{l.Instance, l.Message}
+	switch {
+	case l.Time.After(w.newest):
+		w.replaying = false
+		w.newest = l.Time
+		w.atNewest = append(w.atNewest[:0], key)
+	case l.Time.Equal(w.newest):
+		if w.replaying && slices.Contains(w.atNewest, key) {
+			return true
+		}
+		w.atNewest = append(w.atNewest, key)
+	default:
+		return w.replaying
+	}
+	return false
 }
 
 func b2i(b bool) int64 {

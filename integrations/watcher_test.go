@@ -397,3 +397,48 @@ func TestMergingOneSubscriberLeavesTheOthersUpdatesAlone(t *testing.T) {
 		t.Errorf("b's merged update: %d lines", len(u.Lines[0]))
 	}
 }
+
+func TestReopenedStreamDoesNotCountItsReplayAgain(t *testing.T) {
+	p := &fakePlatform{logs: make(chan []LogLine), logErr: errors.New("fly logs: unexpected EOF")}
+	w, clk := newTestWatcher(p, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { w.streamLogs(ctx); close(done) }()
+	at := func(d time.Duration, inst, msg string, lvl Level) LogLine {
+		return LogLine{Time: t0.Add(d), Level: lvl, Instance: inst, Region: "iad", Message: msg}
+	}
+	a := at(0, "m1", "idea-pool: a", LevelInfo)
+	b := at(time.Second, "m1", "idea-pool: b failed", LevelError)
+	c := at(time.Second, "m2", "idea-pool: c", LevelInfo)
+	supabase := func() *Status { return w.Latest().Integration("supabase") }
+
+	p.logs <- []LogLine{a, b, c}
+	close(p.logs) // the stream dies
+	waitFor(t, func() bool { return w.Latest().LogErr != "" })
+	p.mu.Lock()
+	p.logs = make(chan []LogLine)
+	p.mu.Unlock()
+	waitFor(t, func() bool { return clk.Waiters() > 0 })
+	clk.Advance(time.Second)
+
+	// The platform replays what it sent before, with a line at the same
+	// second not seen yet, and then a newer one.
+	p.logs <- []LogLine{a, b, c, at(time.Second, "m1", "idea-pool: d", LevelInfo), at(2*time.Second, "m2", "idea-pool: e", LevelInfo)}
+	// Live now: a machine's line a little behind the others still counts,
+	// as does a line repeated at the newest time.
+	p.logs <- []LogLine{at(1500*time.Millisecond, "m1", "idea-pool: f", LevelInfo), at(2*time.Second, "m2", "idea-pool: e", LevelInfo)}
+	waitFor(t, func() bool { return supabase().LogLines >= 7 })
+	if s := supabase(); s.LogLines != 7 || s.LogErrors != 1 || s.Rates.H1 != (Rate{Errors: 1, Total: 7}) {
+		t.Errorf("lines %d errors %d rate %+v; want 7 lines, 1 error", s.LogLines, s.LogErrors, s.Rates.H1)
+	}
+	var got []string
+	for _, l := range w.Backlog()[0] {
+		got = append(got, l.Message)
+	}
+	if want := "idea-pool: d|idea-pool: e|idea-pool: f|idea-pool: e"; strings.Join(got, "|") != want {
+		t.Errorf("ring %q, want %q", got, want)
+	}
+	cancel()
+	<-done
+}
