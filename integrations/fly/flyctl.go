@@ -353,21 +353,7 @@ func (f *Flyctl) StreamLogs(ctx context.Context, app string, sink func([]integra
 	})
 	batch := make([]integrations.LogLine, 0, 512)
 	for l := range lines {
-		batch = append(batch, l)
-	drain:
-		for len(batch) < cap(batch) {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, l)
-			default:
-				break drain
-			}
-		}
-		sink(batch)
-		batch = batch[:0]
+		batch = integrations.DeliverBatch(batch, l, lines, sink)
 	}
 	wg.Wait()
 	if decodeErr != nil {
