@@ -731,11 +731,10 @@ func (s *Subscription) close() {
 	}
 }
 
-// Poll asks everything once, concurrently: the secrets, the machines,
-// every probe, and (when the platform keeps it) the recent log history.
-// One-shot checks use it instead of Run; it returns when all have answered
-// or timed out, so it takes about as long as the slowest call.
-func (w *Watcher) Poll(ctx context.Context) {
+// Recheck asks the secrets, the machines and every probe once, now, and
+// publishes what they answer: after a write, so that the panes agree with
+// what the console is about to report.
+func (w *Watcher) Recheck(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { w.pollSecrets(ctx) })
 	wg.Go(func() { w.pollMachines(ctx) })
@@ -744,6 +743,17 @@ func (w *Watcher) Poll(ctx context.Context) {
 			wg.Go(func() { w.CheckNow(ctx, i) })
 		}
 	}
+	wg.Wait()
+	w.Publish()
+}
+
+// Poll asks everything once, concurrently: the secrets, the machines,
+// every probe, and (when the platform keeps it) the recent log history.
+// One-shot checks use it instead of Run; it returns when all have answered
+// or timed out, so it takes about as long as the slowest call.
+func (w *Watcher) Poll(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { w.Recheck(ctx) })
 	if h, ok := w.o.Platform.(LogHistory); ok {
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, w.o.CallTimeout)

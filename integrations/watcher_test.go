@@ -442,3 +442,26 @@ func TestReopenedStreamDoesNotCountItsReplayAgain(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// Recheck asks everything at once and publishes before it returns, so a
+// result announced next is never shown beside stale panes.
+func TestRecheckPublishesWhatItRead(t *testing.T) {
+	p := &fakePlatform{
+		secrets:  []Secret{{Name: "IDEA_POOL_SUPABASE_ENABLED", Digest: "ffff", Status: SecretDeployed}},
+		machines: []Machine{{ID: "m1", Region: "iad", State: "started"}},
+	}
+	probe := ProbeFunc(func(context.Context) ProbeResult { return ProbeResult{Answer: "mock", Source: SourceMock} })
+	w, _ := newTestWatcher(p, map[string]Probe{"supabase": probe})
+	w.o.Book.Record("hotdash-app", "IDEA_POOL_SUPABASE_ENABLED", "ffff", "false")
+	sub := w.Subscribe()
+	defer sub.Close()
+	w.Recheck(context.Background())
+	snap := w.Snapshot()
+	if snap == nil {
+		t.Fatal("nothing published")
+	}
+	s := snap.Integration("supabase")
+	if s.Flag.State != FlagFalse || s.Source != SourceMock || len(snap.Machines) != 1 {
+		t.Errorf("published flag %v source %v machines %d", s.Flag.State, s.Source, len(snap.Machines))
+	}
+}

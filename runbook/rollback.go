@@ -276,6 +276,10 @@ func (r *Runner) rollback(req *rollbackReq, st *RollbackStatus) {
 		}
 		took := r.o.Now().Sub(st.Requested).Round(100 * time.Millisecond)
 		_ = r.o.Journal.Append(rec(act, Record{Result: result, After: state, Note: fmt.Sprintf("%s; %s from the key press", strings.Join(req.ids, ", "), took)}))
+		// The panes catch up before the result shows beside them.
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		env.Watcher.Recheck(cctx)
+		cancel()
 		r.mu.Lock()
 		st.Ended, st.Result, st.State = r.o.Now(), result, state
 		st.Phase = map[bool]string{true: "verified", false: "failed"}[ok]
