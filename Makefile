@@ -1,6 +1,12 @@
 # hotdash-console: `make run` opens the console on the embedded simulator,
 # `make test` runs every check and test.
 
+# The patched Go release the module requires (go.mod's go line); the go
+# command fetches it from the module proxy once. A machine's own older Go
+# ignores go.mod's go line (GOTOOLCHAIN=local), so it is named here for every
+# target; `make GOTOOLCHAIN=...` overrides it.
+export GOTOOLCHAIN := go1.27.3
+
 GO      ?= go
 BIN     := bin/hotdash-console
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
