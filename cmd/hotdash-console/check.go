@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -19,31 +17,18 @@ import (
 // every --watch), compared with its thresholds and with the source its
 // flag implies. Read-only. Exit 0 when all are healthy, 1 when any is
 // not, 2 on a usage or configuration error.
-func (c *cli) check(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var gl globalFlags
-	gl.register(fs)
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	watch := fs.Duration("watch", 0, "repeat on this interval until interrupted")
-	demo := fs.Bool("demo", false, "check the simulator")
-	history := fs.String("history", "", "history file")
-	if err := fs.Parse(args); err != nil {
-		return usageError("check: %v (see --help)", err)
-	}
-	if fs.NArg() > 0 {
-		return usageError("check: unexpected argument %q", fs.Arg(0))
-	}
-	if gl.config == "" && !*demo {
+func (c *cli) check(ctx context.Context, o checkOptions) error {
+	gl := o.globalFlags
+	if gl.config == "" && !o.demo {
 		return usageError("check needs --config FILE (or --demo to check the simulator)")
 	}
-	if gl.config != "" && *demo {
+	if gl.config != "" && o.demo {
 		return usageError("check: --demo and --config exclude each other")
 	}
-	if *watch < 0 || (*watch > 0 && *watch < time.Second) {
+	if o.watch < 0 || (o.watch > 0 && o.watch < time.Second) {
 		return usageError("check: --watch takes an interval of a second or more (--watch 1h)")
 	}
-	cfg, rb, err := c.load(gl, *demo)
+	cfg, rb, err := c.load(gl, o.demo)
 	if err != nil {
 		return err
 	}
@@ -51,13 +36,13 @@ func (c *cli) check(ctx context.Context, args []string) error {
 	if gl.env != "" {
 		envName = gl.env
 	}
-	jp, err := c.journalPath(gl, cfg, *demo)
+	jp, err := c.journalPath(gl, cfg, o.demo)
 	if err != nil {
 		return err
 	}
-	histPath := *history
+	histPath := o.history
 	if histPath == "" {
-		histPath = historyPath(jp, *demo)
+		histPath = historyPath(jp, o.demo)
 	}
 	stack, err := connect.Build(connect.Options{Config: cfg, Defs: rb.Integrations, Getenv: c.getenv})
 	if err != nil {
@@ -72,7 +57,7 @@ func (c *cli) check(ctx context.Context, args []string) error {
 	if err := stack.Prepare(ctx); err != nil {
 		return exitError{2, err}
 	}
-	if *demo {
+	if o.demo {
 		restoreDemo(ctx, stack, records) // the demo's world as its journal left it
 	}
 	defer stack.Close()
@@ -92,21 +77,21 @@ func (c *cli) check(ctx context.Context, args []string) error {
 		if err := runbook.AppendHistory(histPath, last); err != nil {
 			fmt.Fprintln(c.stderr, "warning:", err)
 		}
-		if *asJSON {
+		if o.json {
 			b, _ := json.Marshal(last)
 			fmt.Fprintln(c.stdout, string(b))
 		} else {
 			runbook.WriteTable(c.stdout, last, colour)
 		}
-		if *watch == 0 {
+		if o.watch == 0 {
 			break
 		}
-		if !*asJSON {
-			fmt.Fprintf(c.stdout, "\nnext check at %s (every %s; history in %s)\n\n", c.clock.Now().Add(*watch).Local().Format("15:04:05"), *watch, histPath)
+		if !o.json {
+			fmt.Fprintf(c.stdout, "\nnext check at %s (every %s; history in %s)\n\n", c.clock.Now().Add(o.watch).Local().Format("15:04:05"), o.watch, histPath)
 		}
 		select {
 		case <-ctx.Done():
-		case <-c.clock.After(*watch):
+		case <-c.clock.After(o.watch):
 		}
 		if ctx.Err() != nil {
 			break

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,7 +20,6 @@ import (
 	"github.com/hotdash/hotdash-console/integrations"
 	"github.com/hotdash/hotdash-console/integrations/config"
 	"github.com/hotdash/hotdash-console/integrations/connect"
-	"github.com/hotdash/hotdash-console/integrations/sim"
 	"github.com/hotdash/hotdash-console/runbook"
 	"github.com/hotdash/hotdash-console/tui"
 )
@@ -38,9 +35,7 @@ type exitError struct {
 
 func (e exitError) Error() string { return e.err.Error() }
 
-func usageError(format string, args ...any) error {
-	return exitError{2, fmt.Errorf(format, args...)}
-}
+func (e exitError) Unwrap() error { return e.err }
 
 // cli is the command line's dependencies, injected so every command runs in
 // tests without a terminal.
@@ -68,12 +63,7 @@ func main() {
 	err := c.run(ctx, os.Args[1:])
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "hotdash-console:", err)
-		var ee exitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.code)
-		}
-		os.Exit(1)
+		os.Exit(c.fail(err))
 	}
 }
 
@@ -88,112 +78,14 @@ func versionString() string {
 	return "hotdash-console " + v
 }
 
-const usage = `hotdash-console: live activation and monitoring of HotDash's integrations
-
-Usage:
-  hotdash-console [flags]                 open the console (the simulator when no --config)
-  hotdash-console demo [--scenario NAME]  open the console on the simulator
-  hotdash-console runbook lint [FILE]     check a runbook (default: the embedded guide)
-  hotdash-console runbook show [FILE]     print a runbook as a checklist
-  hotdash-console report [--journal FILE] [--since 7d]
-                                          the activation report, in Markdown, from the journal
-  hotdash-console serve --authorized-keys FILE [--listen 127.0.0.1:2222] [--host-key FILE]
-                                          share the console over SSH (the simulator without --config)
-  hotdash-console check [--json] [--watch DUR] (--config FILE | --demo)
-                                          check every integration once (or every DUR): exit 0
-                                          when all are healthy, 1 when not, 2 on a usage error
-
-Flags:
-  --config FILE     configuration (see config.toml.example); without it, the simulator
-  --env NAME        environment to open on (default: the configured default)
-  --runbook FILE    runbook to follow (default: the embedded activation guide)
-  --operator NAME   who is operating, for the journal (default: $USER)
-  --journal FILE    the journal (default: $XDG_STATE_HOME/hotdash-console/journal.jsonl)
-  --new-journal     move the existing journal aside and start a new one
-  --dry-run         run everything except writes, which are shown as they would be made
-  --persist DUR     how long a threshold stays breached before a rollback is proposed
-                    (the guide: 15m; shorten it to rehearse)
-  --scenario NAME   simulator scenario: %s
-  --version         print the version
-  --help            this text
-
-Keys inside the console: ? shows them all.
-`
-
-// globalFlags are accepted by every command.
+// globalFlags are the flags the console's commands share: which
+// configuration, runbook and journal, and how the console runs. Each
+// command registers the ones it reads (commands.go).
 type globalFlags struct {
 	config, env, runbook, scenario, operator, journal string
-	version, help, dryRun, newJournal                 bool
+	dryRun, newJournal                                bool
 	persist                                           time.Duration
 	since                                             string
-}
-
-func (g *globalFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.config, "config", "", "configuration file")
-	fs.StringVar(&g.env, "env", "", "environment")
-	fs.StringVar(&g.runbook, "runbook", "", "runbook file")
-	fs.StringVar(&g.scenario, "scenario", "", "simulator scenario")
-	fs.StringVar(&g.operator, "operator", "", "operator name")
-	fs.StringVar(&g.journal, "journal", "", "journal file")
-	fs.BoolVar(&g.newJournal, "new-journal", false, "start a new journal")
-	fs.BoolVar(&g.dryRun, "dry-run", false, "make no writes")
-	fs.DurationVar(&g.persist, "persist", 0, "breach persistence before a rollback is proposed")
-	fs.StringVar(&g.since, "since", "", "report: add the integration health of this period (7d)")
-	fs.BoolVar(&g.version, "version", false, "print the version")
-	fs.BoolVar(&g.help, "help", false, "show help")
-	fs.BoolVar(&g.help, "h", false, "show help")
-}
-
-func (c *cli) run(ctx context.Context, args []string) error {
-	cmd := ""
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "check":
-		return c.check(ctx, args)
-	case "serve":
-		return c.serve(ctx, args)
-	}
-	var g globalFlags
-	fs := flag.NewFlagSet("hotdash-console", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	g.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return usageError("%v (see --help)", err)
-	}
-	if g.help {
-		fmt.Fprintf(c.stdout, usage, sim.ScenarioNames())
-		return nil
-	}
-	if g.version {
-		fmt.Fprintln(c.stdout, versionString())
-		return nil
-	}
-	if cmd == "runbook" {
-		return c.runbookCmd(fs.Args())
-	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected argument %q (see --help)", fs.Arg(0))
-	}
-	switch cmd {
-	case "report":
-		return c.report(g)
-	case "":
-		return c.console(ctx, g, g.config == "")
-	case "demo":
-		if g.config != "" {
-			return usageError("demo runs on the simulator: drop --config, or run without 'demo'")
-		}
-		return c.console(ctx, g, true)
-	case "help":
-		fmt.Fprintf(c.stdout, usage, sim.ScenarioNames())
-		return nil
-	case "version":
-		fmt.Fprintln(c.stdout, versionString())
-		return nil
-	}
-	return usageError("unknown command %q (see --help)", cmd)
 }
 
 // load reads the configuration and runbook the flags name.
@@ -405,20 +297,18 @@ func restoreDemo(ctx context.Context, stack *connect.Stack, records []runbook.Re
 	stack.Refresh()
 }
 
-// runbookCmd is `runbook lint` and `runbook show`.
-func (c *cli) runbookCmd(args []string) error {
-	if len(args) == 0 || len(args) > 2 || (args[0] != "lint" && args[0] != "show") {
-		return usageError("usage: hotdash-console runbook lint|show [FILE]")
-	}
+// runbookCmd is `runbook lint` and `runbook show` (action) of file, or of
+// the embedded runbook when file is "".
+func (c *cli) runbookCmd(action, file string) error {
 	name, data := runbook.DefaultName, runbook.DefaultBytes()
-	if len(args) == 2 {
+	if file != "" {
 		var err error
-		name = args[1]
+		name = file
 		if data, err = os.ReadFile(name); err != nil {
 			return exitError{2, fmt.Errorf("runbook: %w", err)}
 		}
 	}
-	if args[0] == "lint" {
+	if action == "lint" {
 		errs := runbook.Lint(name, data)
 		for _, e := range errs {
 			fmt.Fprintln(c.stdout, e)

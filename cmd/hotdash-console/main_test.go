@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
 func testCLI() (*cli, *bytes.Buffer, *bytes.Buffer) {
@@ -41,13 +42,13 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Errorf("--version: %v %q", err, out)
 	}
 	out.Reset()
-	if err := c.run(context.Background(), []string{"--help"}); err != nil || !strings.Contains(out.String(), "demo [--scenario NAME]") || !strings.Contains(out.String(), "chatwoot-rate-limited") {
+	if err := c.run(context.Background(), []string{"--help"}); err != nil || testkit.Missing(out.String(), "demo ", "check ", "serve ", "report ", "runbook ", "completion ", "chatwoot-rate-limited") != "" {
 		t.Errorf("--help: %v %q", err, out)
 	}
 }
 
 func TestUsageErrorsExitTwo(t *testing.T) {
-	for _, args := range [][]string{{"--bogus"}, {"frobnicate"}, {"demo", "extra"}, {"--env", "staging"}} {
+	for _, args := range [][]string{{"--bogus"}, {"frobnicate"}, {"demo", "extra"}, {"--env", "staging"}, {"runbook"}, {"runbook", "frob"}, {"runbook", "show", "a", "b"}, {"demo", "--config", "x.toml"}} {
 		c, _, _ := testCLI()
 		if err := c.run(context.Background(), args); exitCode(err) != 2 {
 			t.Errorf("%v: %v (exit %d)", args, err, exitCode(err))

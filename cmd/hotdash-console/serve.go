@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -45,24 +43,12 @@ type shared struct {
 // serve is `hotdash-console serve`: the console shared over SSH. Every
 // session gets its own view (focus, scroll, filters) over one engine: the
 // same panes, checklist, journal and runner. One session drives at a time.
-func (c *cli) serve(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var g globalFlags
-	g.register(fs)
-	listen := fs.String("listen", "127.0.0.1:2222", "address to listen on")
-	keys := fs.String("authorized-keys", "", "authorized_keys file: the operators allowed in, named by each key's comment")
-	hostKey := fs.String("host-key", "", "host key file (generated on first run)")
-	if err := fs.Parse(args); err != nil {
-		return usageError("serve: %v (see --help)", err)
-	}
-	if fs.NArg() > 0 {
-		return usageError("serve: unexpected argument %q", fs.Arg(0))
-	}
-	if *keys == "" {
+func (c *cli) serve(ctx context.Context, o serveOptions) error {
+	g := o.globalFlags
+	if o.keys == "" {
 		return usageError("serve needs --authorized-keys FILE: the operators' public keys, each named by its comment")
 	}
-	operators, err := readAuthorizedKeys(*keys)
+	operators, err := readAuthorizedKeys(o.keys)
 	if err != nil {
 		return exitError{2, err}
 	}
@@ -72,25 +58,25 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.close()
-	if *hostKey == "" {
-		*hostKey = filepath.Join(filepath.Dir(e.journal.Path()), "ssh_host_ed25519")
+	if o.hostKey == "" {
+		o.hostKey = filepath.Join(filepath.Dir(e.journal.Path()), "ssh_host_ed25519")
 	}
-	if err := os.MkdirAll(filepath.Dir(*hostKey), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(o.hostKey), 0o700); err != nil {
 		return exitError{2, err}
 	}
 	e.runner.Share()
 	sh := &shared{stack: e.stack, rb: e.rb, runner: e.runner, hist: e.hist, scen: e.cfg.Sim.Scenario}
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return exitError{2, fmt.Errorf("serve: %w", err)}
 	}
 	srv, err := wish.NewServer(
-		wish.WithHostKeyPath(*hostKey),
+		wish.WithHostKeyPath(o.hostKey),
 		wish.WithPublicKeyAuth(func(sctx ssh.Context, key ssh.PublicKey) bool {
 			// Read the file again on every login: adding or removing an
 			// operator needs no restart.
-			current, err := readAuthorizedKeys(*keys)
+			current, err := readAuthorizedKeys(o.keys)
 			if err != nil {
 				current = operators
 			}
@@ -111,7 +97,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return exitError{2, fmt.Errorf("serve: %w", err)}
 	}
-	fmt.Fprintf(c.stderr, "serving the console on %s (host key %s; %d authorized operators; journal %s)\n", ln.Addr(), *hostKey, len(operators), e.journal.Path())
+	fmt.Fprintf(c.stderr, "serving the console on %s (host key %s; %d authorized operators; journal %s)\n", ln.Addr(), o.hostKey, len(operators), e.journal.Path())
 	if c.onServe != nil {
 		c.onServe(ln.Addr().String(), e.runner, e.stack)
 	}
