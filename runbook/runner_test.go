@@ -166,11 +166,12 @@ func TestPublerActivationDevFirstThenProduction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.TypeToConfirm != "" || len(p.Fields) != 2 || p.Fields[0].FromEnv != "PUBLER_API_KEY" {
+	// The dev workspace's key, from the variable README names.
+	if p.TypeToConfirm != "" || len(p.Fields) != 2 || p.Fields[0].FromEnv != "PUBLER_DEV_API_KEY" || p.Fields[1].FromEnv != "PUBLER_DEV_WORKSPACE_ID" {
 		t.Errorf("dev prompt: %+v", p)
 	}
 	for _, l := range p.Lines {
-		if strings.Contains(l, h.st.Sim.Credentials()["PUBLER_API_KEY"]) {
+		if strings.Contains(l, h.st.Sim.Credentials()["PUBLER_DEV_API_KEY"]) {
 			t.Fatalf("secret value in the prompt: %q", l)
 		}
 	}

@@ -124,6 +124,13 @@ type IntegrationSettings struct {
 	Thresholds map[string]float64 `toml:"thresholds"`
 }
 
+// The variables the dev Publer workspace's key and ID are read from (README,
+// config.toml.example).
+const (
+	DevPublerKeyEnv       = "PUBLER_DEV_API_KEY"
+	DevPublerWorkspaceEnv = "PUBLER_DEV_WORKSPACE_ID"
+)
+
 // Platforms the console knows.
 var Platforms = []string{"flyctl", "machines", "sim"}
 
@@ -280,10 +287,11 @@ func (c *Config) fill() {
 		c.Sim.LogRate = 12
 	}
 	if c.Platform == "sim" && len(c.Environments) == 0 {
-		c.Environments = []Environment{
-			{Name: "production", App: "hotdash-app", Production: true},
-			{Name: "dev", App: "hotdash-app-dev"},
-		}
+		// As config.toml.example: the dev app's Publer workspace has its
+		// own key, read from PUBLER_DEV_API_KEY and PUBLER_DEV_WORKSPACE_ID.
+		dev := Environment{Name: "dev", App: "hotdash-app-dev"}
+		dev.Publer.KeyEnv, dev.Publer.WorkspaceEnv = DevPublerKeyEnv, DevPublerWorkspaceEnv
+		c.Environments = []Environment{{Name: "production", App: "hotdash-app", Production: true}, dev}
 	}
 	if c.DefaultEnv == "" && len(c.Environments) > 0 {
 		c.DefaultEnv = c.Environments[0].Name

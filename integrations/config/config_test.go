@@ -95,7 +95,9 @@ func TestLoadMissingFileSaysWhich(t *testing.T) {
 	}
 }
 
-func TestExampleConfigIsValid(t *testing.T) {
+// example is config.toml.example, parsed.
+func example(t *testing.T) *Config {
+	t.Helper()
 	data, err := os.ReadFile("../../config.toml.example")
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +106,11 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	c := example(t)
 	if c.Platform != "flyctl" || len(c.Environments) != 2 {
 		t.Errorf("example: platform %q, %d environments", c.Platform, len(c.Environments))
 	}
@@ -113,6 +120,32 @@ func TestDefaultIsTheSimulatorWithTheRealAppNames(t *testing.T) {
 	c := Default()
 	if c.Platform != "sim" || c.DefaultEnv != "production" || c.Environments[0].App != "hotdash-app" || c.Environments[1].App != "hotdash-app-dev" {
 		t.Errorf("default: %+v", c)
+	}
+}
+
+// Step 2.2 sets the dev app's Publer key from the dev workspace's variables:
+// the simulator, config.toml.example and README name the same ones.
+func TestTheDevPublerWorkspaceIsReadFromTheVariablesREADMENames(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Config{Default(), example(t)} {
+		dev, ok := c.Env("dev")
+		if !ok {
+			t.Fatalf("%s: no dev environment", c.File)
+		}
+		if s := c.ServicesFor(dev).Publer; s.KeyEnv != DevPublerKeyEnv || s.WorkspaceEnv != DevPublerWorkspaceEnv {
+			t.Errorf("%q: dev Publer from %s and %s", c.File, s.KeyEnv, s.WorkspaceEnv)
+		}
+		prod, _ := c.Env("production")
+		if s := c.ServicesFor(prod).Publer; s.KeyEnv != "PUBLER_API_KEY" || s.WorkspaceEnv != "PUBLER_WORKSPACE_ID" {
+			t.Errorf("%q: production Publer from %s and %s", c.File, s.KeyEnv, s.WorkspaceEnv)
+		}
+	}
+	want := "export " + DevPublerKeyEnv + "=... " + DevPublerWorkspaceEnv + "=..."
+	if !strings.Contains(string(readme), want) {
+		t.Errorf("README does not say %q", want)
 	}
 }
 

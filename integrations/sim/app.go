@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
@@ -91,7 +92,7 @@ func (e *Env) logTrafficLocked(a *app, m *machine, at time.Time, r trafficResult
 func (e *Env) postLocked(a *app, m *machine, at time.Time, text string) (jobID, warning string) {
 	a.jobSeq++
 	live := integrations.IsTrue(m.env[FlagPubler]) && m.env["PUBLER_API_KEY"] != "" && m.env["PUBLER_WORKSPACE_ID"] != ""
-	if live && (e.faults.Publer401 || e.faults.CredentialsRevoked || m.env["PUBLER_API_KEY"] != e.publerKey) {
+	if live && (e.faults.Publer401 || e.faults.CredentialsRevoked || e.publerWorkspaceLocked(m.env["PUBLER_API_KEY"], m.env["PUBLER_WORKSPACE_ID"]) == "") {
 		e.logAtLocked(a, m, at, "[error]publer-adapter: Publer API answered 401 Unauthorized (check PUBLER_API_KEY); falling back to mock adapter")
 		live = false
 		warning = "Publer API 401 Unauthorized: mock job"
@@ -363,32 +364,37 @@ func (e *Env) supabaseHandler() http.Handler {
 // publerHandler is Publer's API: authentication checks and job status.
 func (e *Env) publerHandler() http.Handler {
 	mux := http.NewServeMux()
-	auth := func(w http.ResponseWriter, r *http.Request) bool {
-		e.mu.Lock()
-		key, ws, bad := e.publerKey, e.publerWorkspace, e.faults.Publer401 || e.faults.CredentialsRevoked
-		e.mu.Unlock()
-		if r.Header.Get("Publer-Workspace-Id") == "" {
+	// auth answers a request that opens no workspace, and returns the
+	// name of the one it opens.
+	auth := func(w http.ResponseWriter, r *http.Request) (string, bool) {
+		ws := r.Header.Get("Publer-Workspace-Id")
+		if ws == "" {
 			writeJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"Workspace not selected"}})
-			return false
+			return "", false
 		}
-		if bad || r.Header.Get("Authorization") != "Bearer-API "+key || r.Header.Get("Publer-Workspace-Id") != ws {
+		key, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer-API ")
+		e.mu.Lock()
+		name := e.publerWorkspaceLocked(key, ws)
+		bad := e.faults.Publer401 || e.faults.CredentialsRevoked
+		e.mu.Unlock()
+		if bad || !bearer || name == "" {
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []string{"Unauthorized"}})
-			return false
+			return "", false
 		}
-		return true
+		return name, true
 	}
 	mux.HandleFunc("GET /api/v1/users/me", e.faulty(func(w http.ResponseWriter, r *http.Request) {
-		if auth(w, r) {
+		if _, ok := auth(w, r); ok {
 			writeJSON(w, http.StatusOK, map[string]any{"id": "5f1b2c", "name": "HotDash Ops", "email": "ops@hotdash.example"})
 		}
 	}, false))
 	mux.HandleFunc("GET /api/v1/workspaces", e.faulty(func(w http.ResponseWriter, r *http.Request) {
-		if auth(w, r) {
-			writeJSON(w, http.StatusOK, []map[string]any{{"id": e.publerWorkspace, "name": "HotDash"}})
+		if name, ok := auth(w, r); ok {
+			writeJSON(w, http.StatusOK, []map[string]any{{"id": r.Header.Get("Publer-Workspace-Id"), "name": name}})
 		}
 	}, false))
 	mux.HandleFunc("GET /api/v1/job_status/{id}", e.faulty(func(w http.ResponseWriter, r *http.Request) {
-		if !auth(w, r) {
+		if _, ok := auth(w, r); !ok {
 			return
 		}
 		e.mu.Lock()

@@ -69,6 +69,8 @@ type Env struct {
 	chatwootToken, chatwootAccount string
 	supabaseKey                    string
 	publerKey, publerWorkspace     string
+	// The dev workspace ("HotDash Dev Testing") has its own key.
+	publerDevKey, publerDevWorkspace string
 
 	servers []*http.Server
 	urls    map[string]string // "app:hotdash-app", "chatwoot", "supabase", "publer"
@@ -149,6 +151,8 @@ func New(o Options) (*Env, error) {
 	e.supabaseKey = "sb_service_" + e.hex(24)
 	e.publerKey = "pub_" + e.hex(24)
 	e.publerWorkspace = e.hex(12)
+	e.publerDevKey = "pub_dev_" + e.hex(20)
+	e.publerDevWorkspace = e.hex(12)
 	regions := []string{"iad", "ord"}
 	for _, name := range []string{ProdApp, DevApp} {
 		a := &app{
@@ -158,11 +162,15 @@ func New(o Options) (*Env, error) {
 			history: integrations.NewRing[integrations.LogLine](400),
 			streams: map[chan integrations.LogLine]struct{}{},
 		}
+		publerKey, publerWorkspace := e.publerKey, e.publerWorkspace
+		if name == DevApp {
+			publerKey, publerWorkspace = e.publerDevKey, e.publerDevWorkspace
+		}
 		creds := map[string]string{
 			"SUPABASE_URL":         "https://hotdash.supabase.co",
 			"SUPABASE_SERVICE_KEY": e.supabaseKey,
-			"PUBLER_API_KEY":       e.publerKey,
-			"PUBLER_WORKSPACE_ID":  e.publerWorkspace,
+			"PUBLER_API_KEY":       publerKey,
+			"PUBLER_WORKSPACE_ID":  publerWorkspace,
 			"CHATWOOT_API_KEY":     e.chatwootToken,
 			"CHATWOOT_ACCOUNT_ID":  e.chatwootAccount,
 			"SESSION_SECRET":       e.hex(32),
@@ -311,7 +319,22 @@ func (e *Env) Credentials() map[string]string {
 		"SUPABASE_SERVICE_KEY": e.supabaseKey,
 		"PUBLER_API_KEY":       e.publerKey,
 		"PUBLER_WORKSPACE_ID":  e.publerWorkspace,
+		// The dev workspace's, under the names README gives them.
+		"PUBLER_DEV_API_KEY":      e.publerDevKey,
+		"PUBLER_DEV_WORKSPACE_ID": e.publerDevWorkspace,
 	}
+}
+
+// publerWorkspaceLocked is the name of the Publer workspace key and
+// workspace open, or "" when they open none.
+func (e *Env) publerWorkspaceLocked(key, workspace string) string {
+	switch {
+	case key == e.publerKey && workspace == e.publerWorkspace:
+		return "HotDash"
+	case key == e.publerDevKey && workspace == e.publerDevWorkspace:
+		return "HotDash Dev Testing"
+	}
+	return ""
 }
 
 // SecretValues lists every secret value the environment holds, for masking.

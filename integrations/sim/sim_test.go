@@ -259,6 +259,32 @@ func TestPublerLiveJobsCompleteOnDev(t *testing.T) {
 	}
 }
 
+// The dev app starts with the dev workspace's key ("HotDash Dev Testing"),
+// which the operator's PUBLER_DEV_API_KEY and PUBLER_DEV_WORKSPACE_ID hold;
+// each key opens its own workspace only.
+func TestTheDevWorkspaceHasItsOwnKey(t *testing.T) {
+	e, _, _ := start(t, "healthy")
+	creds := e.Credentials()
+	if creds["PUBLER_DEV_API_KEY"] == "" || creds["PUBLER_DEV_API_KEY"] == creds["PUBLER_API_KEY"] {
+		t.Fatalf("dev key %q, production key %q", creds["PUBLER_DEV_API_KEY"], creds["PUBLER_API_KEY"])
+	}
+	workspaces := func(key, ws string) string {
+		return get(t, e.URL("publer")+"/api/v1/workspaces", map[string]string{"Authorization": "Bearer-API " + key, "Publer-Workspace-Id": ws})
+	}
+	if body := workspaces(creds["PUBLER_DEV_API_KEY"], creds["PUBLER_DEV_WORKSPACE_ID"]); !strings.Contains(body, "HotDash Dev Testing") {
+		t.Errorf("dev workspace: %s", body)
+	}
+	if body := workspaces(creds["PUBLER_API_KEY"], creds["PUBLER_DEV_WORKSPACE_ID"]); !strings.Contains(body, "Unauthorized") {
+		t.Errorf("the production key opened the dev workspace: %s", body)
+	}
+	secrets, _ := e.Platform().Secrets(context.Background(), DevApp)
+	for _, s := range secrets {
+		if s.Name == "PUBLER_API_KEY" && s.Digest != digest(DevApp, s.Name, creds["PUBLER_DEV_API_KEY"]) {
+			t.Error("the dev app does not hold the dev workspace's key")
+		}
+	}
+}
+
 func TestChatwootRateLimitedIsRetriedAndCounted(t *testing.T) {
 	e, _, _ := start(t, "chatwoot-rate-limited")
 	creds := e.Credentials()
