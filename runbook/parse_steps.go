@@ -99,12 +99,6 @@ type fileContact struct {
 	For   string `toml:"for"`
 }
 
-type fileTrouble struct {
-	Title string   `toml:"title"`
-	Cause string   `toml:"cause"`
-	Fix   []string `toml:"fix"`
-}
-
 // Calls are the verify calls a runbook may name.
 var Calls = []string{"source", "post", "job_status", "logs", "env", "secrets", "migration", "chatwoot"}
 
@@ -189,9 +183,7 @@ func (p *parser) procedure(rb *Runbook, f *file) {
 	for _, c := range f.Contact {
 		rb.Contacts = append(rb.Contacts, Contact(c))
 	}
-	for _, t := range f.Troubleshooting {
-		rb.Trouble = append(rb.Trouble, Trouble(t))
-	}
+	p.troubleshooting(rb, f.Troubleshooting)
 }
 
 func (p *parser) step(rb *Runbook, i int, fs fileStep) *Step {

@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -100,6 +101,10 @@ func (r *Runner) Activated(envName string) []string {
 	return ids
 }
 
+// ErrNoFlag is why an integration without a flag (Chatwoot) cannot be
+// rolled back: its troubleshooting says what to do instead.
+var ErrNoFlag = errors.New("has no flag: it cannot fall back to mock; its troubleshooting says what to do instead")
+
 // Rollback asks to roll integrations back on an environment: flags false,
 // one apply, then each fallback verified. Emergency rolls back every
 // activated integration at once. The confirmation is returned; an
@@ -123,7 +128,7 @@ func (r *Runner) Rollback(envName string, ids []string, emergency bool, by strin
 		case d == nil:
 			return nil, fmt.Errorf("no integration %q", id)
 		case d.Flag == "":
-			return nil, fmt.Errorf("%s has no flag: it cannot fall back to mock; see the troubleshooting for its symptoms", d.Name)
+			return nil, fmt.Errorf("%s %w", d.Name, ErrNoFlag)
 		}
 		if st := snap.Integration(id); !emergency && st != nil && !auto &&
 			(st.Flag.State == integrations.FlagUnset || st.Flag.State == integrations.FlagFalse) && st.Source != integrations.SourceLive {

@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -112,7 +113,7 @@ func TestRollbackEachIntegrationVerifiesTheFallback(t *testing.T) {
 
 func TestChatwootHasNothingToRollBack(t *testing.T) {
 	h := newHarness(t, "healthy", false)
-	if _, err := h.r.Rollback("production", []string{"chatwoot"}, false, "alice", false); err == nil || !strings.Contains(err.Error(), "has no flag") {
+	if _, err := h.r.Rollback("production", []string{"chatwoot"}, false, "alice", false); !errors.Is(err, ErrNoFlag) || !strings.Contains(err.Error(), "Chatwoot (Customer Support) has no flag: it cannot fall back to mock; its troubleshooting says what to do instead") {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -156,9 +156,15 @@ func Parse(name string, data []byte) (*Runbook, error) {
 }
 
 // Lint checks a runbook and returns every problem found, each naming the
-// file and line.
+// file and line. It asks more than Parse: every integration has
+// troubleshooting.
 func Lint(name string, data []byte) []error {
-	_, errs := parse(name, data)
+	rb, errs := parse(name, data)
+	if rb != nil {
+		p := &parser{name: name, data: data}
+		p.lintTroubleshooting(rb)
+		errs = append(errs, p.errs...)
+	}
 	return errs
 }
 

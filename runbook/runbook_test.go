@@ -1,6 +1,8 @@
 package runbook
 
 import (
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -106,6 +108,7 @@ after = ["c"]
 		`broken.toml:31: step.flag: step "c" sets flag MYSTERY_ENABLED, which no integration declares`,
 		`broken.toml:25: step.after: step "b" waits for step "nope", which is not defined`,
 		`broken.toml:33: step.after: steps wait for each other in a circle: c → d → c`,
+		`broken.toml:2: integration.id: integration "supabase" has no troubleshooting`,
 	}
 	joined := strings.Join(got, "\n")
 	for _, w := range want {
@@ -128,5 +131,46 @@ func TestDefaultRunbookLintsClean(t *testing.T) {
 	}
 	if rb.Step("2.2").Env != "dev" || rb.Step("2.6").Env != "" {
 		t.Error("Publer runs on dev first, then production")
+	}
+}
+
+// The runbook file points to README's "Runbook format": the section is
+// there and names every key the file may hold.
+func TestREADMEDescribesEveryRunbookKey(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Runbook format\n")
+	if !ok {
+		t.Fatal(`README has no "## Runbook format" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	if !strings.Contains(string(DefaultBytes()), `README.md ("Runbook format")`) {
+		t.Error("the runbook file no longer points to the section")
+	}
+	var missing []string
+	var walk func(reflect.Type)
+	walk = func(ty reflect.Type) {
+		for ty.Kind() == reflect.Slice || ty.Kind() == reflect.Pointer {
+			ty = ty.Elem()
+		}
+		if ty.Kind() != reflect.Struct || (ty.Name() != "" && ty.PkgPath() != reflect.TypeFor[file]().PkgPath()) {
+			return
+		}
+		for f := range ty.Fields() {
+			key := f.Tag.Get("toml")
+			if key == "" {
+				continue
+			}
+			if !strings.Contains(section, "`"+key+"`") && !strings.Contains(section, "["+key+"]") && !strings.Contains(section, "."+key+"]") {
+				missing = append(missing, key)
+			}
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeFor[file]())
+	if len(missing) > 0 {
+		t.Errorf("README's Runbook format does not name %v", missing)
 	}
 }

@@ -155,13 +155,6 @@ type Contact struct {
 	For   string
 }
 
-// Trouble is a troubleshooting entry.
-type Trouble struct {
-	Title string
-	Cause string
-	Fix   []string
-}
-
 // Step returns the step with the given id, or nil.
 func (rb *Runbook) Step(id string) *Step {
 	for _, s := range rb.Steps {
