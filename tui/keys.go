@@ -31,6 +31,7 @@ type keyMap struct {
 	Health                key.Binding
 	Control               key.Binding
 	Approve               key.Binding
+	Trouble               key.Binding // the focused integration's troubleshooting
 	// Toggle and Run are enter as the fault switches and the checklist
 	// name it in the footer; the keys themselves are matched elsewhere.
 	Toggle, Run key.Binding
@@ -68,6 +69,7 @@ func defaultKeys() keyMap {
 		Health:      key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "monitoring schedule and check history")),
 		Control:     key.NewBinding(key.WithKeys("ctrl+t"), key.WithHelp("ctrl+t", "take / hand over control (shared)")),
 		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "review a proposal to approve (shared)")),
+		Trouble:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "troubleshooting: what to try")),
 		Toggle:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "toggle")),
 		Run:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run step")),
 	}
@@ -75,7 +77,7 @@ func defaultKeys() keyMap {
 
 // helpGroups returns the bindings shown by `?`, by column.
 func (k keyMap) helpGroups(demo bool) [][]key.Binding {
-	panes := []key.Binding{k.Next, k.Prev, k.Left, k.Right, k.Jump, k.Open, k.Env, k.LiveValue}
+	panes := []key.Binding{k.Next, k.Prev, k.Left, k.Right, k.Jump, k.Open, k.Env, k.LiveValue, k.Trouble}
 	logs := []key.Binding{k.Filter, k.ClearFilter, k.Follow, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	run := k.Run
 	run.SetHelp("enter", "run the selected step")

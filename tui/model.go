@@ -65,6 +65,7 @@ type Model struct {
 	showFaults bool
 	showHealth bool
 	health     healthState
+	trouble    troubleState // `t`: the focused integration's troubleshooting
 	faultSel   int
 	faultMsg   string
 
@@ -198,12 +199,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.input.SetWidth(max(10, min(60, m.width/2)))
+		if m.trouble.open {
+			m.refreshTrouble()
+		}
 		return m, nil
 	case updateMsg:
 		if !msg.ok {
 			return m, nil
 		}
 		m.apply(msg.env, msg.u)
+		if m.trouble.open {
+			m.refreshTrouble()
+		}
 		return m, waitUpdate(msg.env, m.envs[msg.env].sub)
 	case tickMsg:
 		m.now = m.o.Now()
@@ -276,6 +283,9 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.showFaults {
 		return m.faultKey(msg)
 	}
+	if m.trouble.open {
+		return m.troubleKey(msg)
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m.quit()
@@ -317,6 +327,9 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, m.readLiveValue()
 	case key.Matches(msg, k.Help):
 		m.showHelp = true
+		return m, nil
+	case key.Matches(msg, k.Trouble):
+		m.openTrouble()
 		return m, nil
 	case key.Matches(msg, k.Faults) && m.o.Stack.Faults != nil:
 		m.showFaults = true

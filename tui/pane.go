@@ -190,10 +190,17 @@ func statusLines(st *Styles, s *integrations.Status, snap *integrations.Snapshot
 	diag := s.Diagnosis
 	for i, d := range diag {
 		if i == maxDiag {
-			lines = append(lines, label("")+st.Dim.Render(fmt.Sprintf("+%d more (enter)", len(diag)-i)))
+			more := fmt.Sprintf("+%d more (enter) · %s", len(diag)-i, troubleHint)
+			if compact {
+				more = fmt.Sprintf("+%d more · %s", len(diag)-i, troubleHint)
+			}
+			lines = append(lines, label("")+st.Dim.Render(more))
 			break
 		}
 		lines = append(lines, label("")+st.Warn.Render("↳ "+d))
+		if i == len(diag)-1 {
+			lines = append(lines, label("")+st.Dim.Render(troubleHint))
+		}
 	}
 	lines = append(lines,
 		label("errors")+errorsText(st, s, compact),

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,6 +28,11 @@ func (m *Model) target() (env, id string) {
 // askRollback asks the runner for a rollback and opens its confirmation.
 func (m *Model) askRollback(env string, ids []string, emergency bool) tea.Cmd {
 	p, err := m.o.Runner.Rollback(env, ids, emergency, m.o.Operator, false)
+	if errors.Is(err, runbook.ErrNoFlag) && len(ids) == 1 {
+		// Chatwoot: nothing to set false; its troubleshooting says what to do.
+		m.flash = fmt.Sprintf("%s has no flag to roll back: %s", m.o.Runbook.Integration(ids[0]).Name, troubleHint)
+		return nil
+	}
 	if err != nil {
 		m.flash = err.Error()
 		return nil

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	gansi "charm.land/glamour/v2/ansi"
 	"charm.land/lipgloss/v2"
 )
 
@@ -43,6 +44,9 @@ type Styles struct {
 	Overlay  lipgloss.Style
 	Selected lipgloss.Style
 	Input    lipgloss.Style
+
+	// Markdown draws the runbook's troubleshooting (glamour).
+	Markdown gansi.StyleConfig
 }
 
 // DefaultStyles returns the console's styles.
@@ -85,5 +89,32 @@ func DefaultStyles() Styles {
 	s.Overlay = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(cyan).Padding(0, 1)
 	s.Selected = lipgloss.NewStyle().Reverse(true)
 	s.Input = lipgloss.NewStyle().Foreground(cyan)
+	s.Markdown = markdownStyle()
 	return s
+}
+
+// markdownStyle is glamour's layout in the console's ANSI palette, with no
+// margin of its own: headings bold cyan, commands magenta, bullets.
+func markdownStyle() gansi.StyleConfig {
+	colour := func(c string) *string { return &c }
+	yes, none, indent := true, uint(0), uint(2)
+	return gansi.StyleConfig{
+		Document:       gansi.StyleBlock{Margin: &none},
+		Paragraph:      gansi.StyleBlock{},
+		List:           gansi.StyleList{LevelIndent: indent},
+		Heading:        gansi.StyleBlock{StylePrimitive: gansi.StylePrimitive{BlockSuffix: "\n", Bold: &yes}},
+		H1:             gansi.StyleBlock{StylePrimitive: gansi.StylePrimitive{Color: colour("6"), Bold: &yes}},
+		H2:             gansi.StyleBlock{StylePrimitive: gansi.StylePrimitive{Color: colour("6"), Bold: &yes}},
+		H3:             gansi.StyleBlock{StylePrimitive: gansi.StylePrimitive{Bold: &yes}},
+		Strong:         gansi.StylePrimitive{Bold: &yes},
+		Emph:           gansi.StylePrimitive{Italic: &yes},
+		Item:           gansi.StylePrimitive{BlockPrefix: "• "},
+		Enumeration:    gansi.StylePrimitive{BlockPrefix: ". "},
+		Link:           gansi.StylePrimitive{Color: colour("4"), Underline: &yes},
+		LinkText:       gansi.StylePrimitive{Bold: &yes},
+		Code:           gansi.StyleBlock{StylePrimitive: gansi.StylePrimitive{Color: colour("5")}},
+		CodeBlock:      gansi.StyleCodeBlock{StyleBlock: gansi.StyleBlock{StylePrimitive: gansi.StylePrimitive{Color: colour("5")}, Margin: &indent}},
+		BlockQuote:     gansi.StyleBlock{Indent: &indent, IndentToken: colour("│ ")},
+		HorizontalRule: gansi.StylePrimitive{Color: colour("8"), Format: "\n────────\n"},
+	}
 }

@@ -42,6 +42,8 @@ func (m *Model) render() string {
 		body = m.helpView(bodyH)
 	case m.showFaults:
 		body = m.faultsView(bodyH)
+	case m.trouble.open:
+		body = m.troubleView(bodyH)
 	case m.showHealth:
 		body = m.healthView(bodyH)
 	case m.mode == modeLog:
@@ -154,6 +156,8 @@ func (m *Model) footer() string {
 		binds = []key.Binding{k.Up, k.Down, k.Toggle, k.Back}
 	case m.dlg != nil:
 		return fit(st.Dim.Render("tab moves · enter chooses · esc cancels"), m.width)
+	case m.trouble.open:
+		binds = []key.Binding{k.Down, k.PageDown, k.Rollback, k.Back}
 	case m.mode == modeLog:
 		binds = []key.Binding{k.Up, k.PageUp, k.Follow, k.Filter, k.ClearFilter, k.Next, k.Back, k.Help}
 	case m.mode == modeChecklist:

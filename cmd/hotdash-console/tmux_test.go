@@ -129,6 +129,28 @@ func TestEndToEndCompactAt80x24(t *testing.T) {
 	}
 }
 
+// At 80x24, r on Chatwoot points to its troubleshooting, and t shows it:
+// the guide's commands whole, wrapped, scrolled to the end and back.
+func TestEndToEndTroubleshootingAt80x24(t *testing.T) {
+	bin := binary(t)
+	tm := newTmux(t, 80, 24, []string{"TERM=xterm-256color", "XDG_STATE_HOME=" + t.TempDir()}, bin)
+	tm.waitFor("Chatwoot (Customer", "? help")
+	tm.keys("4", "r")
+	tm.waitFor("Chatwoot (Customer Support) has no flag to roll back: t for what to try")
+	tm.keys("t")
+	s := tm.waitFor("Troubleshooting · Chatwoot (Customer Support) · hotdash-app (production)",
+		"Chatwoot: 401 Unauthorized", "fly secrets list -a hotdash-app | grep CHATWOOT", "more below", "esc back")
+	tm.keys("End")
+	s += tm.waitFor("the end", "Network timeouts")
+	for i, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if w := len([]rune(l)); w > 80 {
+			t.Errorf("line %d is %d wide: %q", i, w, l)
+		}
+	}
+	tm.keys("Escape")
+	tm.waitFor("Supabase (Idea Pool)", "Chatwoot (Customer")
+}
+
 func TestEndToEndActivateSupabaseThenRollBack(t *testing.T) {
 	bin := binary(t)
 	tm := newTmux(t, 200, 50, []string{"TERM=xterm-256color", "USER=alice", "XDG_STATE_HOME=" + t.TempDir()}, bin, "demo")
