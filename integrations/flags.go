@@ -9,16 +9,47 @@ import (
 // DigestBook remembers which value produced which secret digest. Fly never
 // shows values and how it computes digests is not documented, so the
 // console records the digest it sees right after it sets a value itself and
-// compares later digests with those. It is safe for concurrent use.
+// compares later digests with those. It also keeps the secrets version of
+// the console's last write on each app, which a versioned platform (the
+// Machines API) passes on reads and deploys. The journal holds both, so a
+// resumed console has them back. It is safe for concurrent use.
 type DigestBook struct {
-	mu sync.RWMutex
-	m  map[digestKey]string
+	mu       sync.RWMutex
+	m        map[digestKey]string
+	versions map[string]int64 // app -> secrets version of the last write
 }
 
 type digestKey struct{ app, name, digest string }
 
 // NewDigestBook returns an empty book.
-func NewDigestBook() *DigestBook { return &DigestBook{m: map[digestKey]string{}} }
+func NewDigestBook() *DigestBook {
+	return &DigestBook{m: map[digestKey]string{}, versions: map[string]int64{}}
+}
+
+// RecordSecretsVersion notes the secrets version a write on app produced.
+// A version older than one already known changes nothing: versions only
+// grow.
+func (b *DigestBook) RecordSecretsVersion(app string, version int64) {
+	if version <= 0 {
+		return
+	}
+	b.mu.Lock()
+	if version > b.versions[app] {
+		b.versions[app] = version
+	}
+	b.mu.Unlock()
+}
+
+// SecretsVersion is the version of the last write on app, if one is known.
+func (b *DigestBook) SecretsVersion(app string) (int64, bool) {
+	if b == nil {
+		return 0, false
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	v, ok := b.versions[app]
+	return v, ok
+}
 
 // Record notes that digest on app's secret name means value.
 func (b *DigestBook) Record(app, name, digest, value string) {

@@ -32,9 +32,6 @@ func FlyCommands(op Op) []string {
 		}
 		return []string{cmd}
 	case OpApply:
-		if op.Mode == ApplyRestart {
-			return []string{"fly apps restart " + op.App}
-		}
 		return []string{"fly secrets deploy -a " + op.App}
 	}
 	return nil

@@ -294,7 +294,8 @@ func (d *Definition) ErrorThreshold() float64 {
 	return 0
 }
 
-// Machine is one VM of an app.
+// Machine is one VM of an app. Every string in it comes from the platform
+// sanitised and bounded.
 type Machine struct {
 	ID      string
 	Name    string
@@ -302,6 +303,34 @@ type Machine struct {
 	Region  string
 	Version string // release or secrets version it runs
 	Checks  string // summary of health checks, "1/1 passing"
+	// Passing and Total count its health checks.
+	Passing, Total int
+	// Trouble is the first check that is not passing, with its output
+	// ("servicecheck-00-http-3000 critical: connection refused").
+	Trouble string
+	// Current says whether it carries the app's latest release (flyctl)
+	// or secrets version (the Machines API, the simulator).
+	Current Currency
+}
+
+// Currency says whether a machine carries the app's latest release or
+// secrets version.
+type Currency int
+
+const (
+	CurrencyUnknown Currency = iota // the platform cannot tell
+	Current                         // it carries the latest
+	Behind                          // it runs an older one
+)
+
+func (c Currency) String() string {
+	switch c {
+	case Current:
+		return "current"
+	case Behind:
+		return "behind"
+	}
+	return "unknown"
 }
 
 // Transient reports whether the machine is between states.
@@ -311,6 +340,14 @@ func (m Machine) Transient() bool {
 		return true
 	}
 	return false
+}
+
+// Label is the machine as messages name it: "3d8d9e1f2b7a48 (iad)".
+func (m Machine) Label() string {
+	if m.Region == "" {
+		return m.ID
+	}
+	return m.ID + " (" + m.Region + ")"
 }
 
 // Snapshot is the whole console state at one moment. Snapshots are

@@ -30,31 +30,29 @@ func (s Secret) Pending() bool {
 	return s.Status == SecretStaged || s.Status == SecretPartial
 }
 
-// ApplyMode chooses how staged secrets reach the machines.
+// ApplyMode is how staged secrets reach the machines. There is one way: a
+// deploy (`fly secrets deploy`, or a machine update with
+// min_secrets_version). A restart sends no secrets version and makes no
+// release, so staged secrets never reach the machines that way: the
+// guide's "restart the app" means this deploy.
 type ApplyMode int
 
-const (
-	// ApplyDeploy rolls the machines with the staged secrets
-	// (`fly secrets deploy`, or a machine update with min_secrets_version).
-	ApplyDeploy ApplyMode = iota
-	// ApplyRestart restarts the machines (`fly apps restart APP`).
-	ApplyRestart
-)
+// ApplyDeploy rolls the machines with the staged secrets.
+const ApplyDeploy ApplyMode = iota
 
-func (m ApplyMode) String() string {
-	if m == ApplyRestart {
-		return "restart"
-	}
-	return "deploy"
-}
+func (m ApplyMode) String() string { return "deploy" }
 
-// MachineEvent is one step of an apply, reported as it happens.
+// MachineEvent is one step of an apply, reported as it happens. Every
+// string in it is sanitised and bounded by the platform.
 type MachineEvent struct {
 	Machine string
-	State   string // the machine's state now: "restarting", "started", "failed"
-	Message string // "Machine 3d8d restarted successfully!"
+	Region  string // "" when the platform does not know it yet
+	State   string // the machine's state now: "updating", "started", "failed"
+	Message string // "Machine 3d8d is now in a good state"
 	Err     error  // set when this machine failed
 	Done    bool   // this machine is finished (ok or failed)
+	// Of is how many machines the apply takes, 0 while unknown.
+	Of int
 }
 
 // Progress receives apply progress; it must not block.
@@ -73,9 +71,13 @@ type Platform interface {
 	SetSecrets(ctx context.Context, app string, values map[string]string, stage bool, progress Progress) error
 	// UnsetSecrets removes names; a missing name is not an error.
 	UnsetSecrets(ctx context.Context, app string, names []string, stage bool, progress Progress) error
-	// Apply puts staged secrets on the machines (deploy) or restarts them.
+	// Apply puts staged secrets on the app's machines, one at a time. It
+	// returns nil only when every one of the app's machines is done (see
+	// VerifyMachines); otherwise an error, an *ApplyError when it can say
+	// where each machine stands.
 	Apply(ctx context.Context, app string, mode ApplyMode, progress Progress) error
-	// Machines lists the app's machines and their state.
+	// Machines lists the app's own machines (never console or
+	// release-command machines, nor destroyed ones) and their state.
 	Machines(ctx context.Context, app string) ([]Machine, error)
 	// StreamLogs delivers the app's log lines in batches until ctx ends or
 	// the stream fails. sink must not keep the slice.

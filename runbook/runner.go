@@ -496,24 +496,11 @@ func (r *Runner) writes(s *Step, env *connect.Env, values map[string]string) []i
 	return ops
 }
 
-// applyOp applies what is staged on app the way step s says, or the way
-// the config does when s is nil or does not say.
-func (r *Runner) applyOp(app string, s *Step) integrations.Op {
-	return integrations.Op{Kind: integrations.OpApply, App: app, Mode: r.applyMode(s)}
-}
-
-func (r *Runner) applyMode(s *Step) integrations.ApplyMode {
-	if s == nil {
-		s = &Step{}
-	}
-	mode := s.Mode
-	if mode == "" {
-		mode = r.o.Stack.Config.Fly.Apply
-	}
-	if mode == "restart" {
-		return integrations.ApplyRestart
-	}
-	return integrations.ApplyDeploy
+// applyOp applies what is staged on app. A deploy is the only way: the
+// guide's "fly apps restart" stays what its steps show, a restart would
+// never apply staged secrets.
+func (r *Runner) applyOp(app string, _ *Step) integrations.Op {
+	return integrations.Op{Kind: integrations.OpApply, App: app, Mode: integrations.ApplyDeploy}
 }
 
 // describe renders a step's writes as the platform's commands.

@@ -46,8 +46,9 @@ type Services struct {
 // Fly configures both Fly platforms.
 type Fly struct {
 	Binary string `toml:"binary"` // flyctl path; default "fly"
-	// Apply is how staged secrets reach the machines: "deploy"
-	// (`fly secrets deploy`, the safe default) or "restart".
+	// Apply is how staged secrets reach the machines: "deploy" (`fly
+	// secrets deploy`), the only way. "restart" is refused: a restart sends
+	// no secrets version and makes no release.
 	Apply string `toml:"apply"`
 	// TokenEnv names the variables holding the Fly token, first set wins.
 	TokenEnv []string `toml:"token_env"`
@@ -219,8 +220,12 @@ func (c *Config) validate(data []byte) error {
 	if !slices.Contains(Platforms, c.Platform) {
 		return bad("platform", "%q is not one of %s", c.Platform, strings.Join(Platforms, ", "))
 	}
-	if c.Fly.Apply != "" && c.Fly.Apply != "deploy" && c.Fly.Apply != "restart" {
-		return bad("fly.apply", "%q: say \"deploy\" or \"restart\"", c.Fly.Apply)
+	switch c.Fly.Apply {
+	case "", "deploy":
+	case "restart":
+		return bad("fly.apply", "\"restart\" is refused: a restart sends no secrets version and makes no release, so staged secrets never reach the machines; say \"deploy\" (fly secrets deploy) or remove the key")
+	default:
+		return bad("fly.apply", "%q: say \"deploy\"", c.Fly.Apply)
 	}
 	if c.Platform != "sim" && len(c.Environments) == 0 {
 		return bad("environment", "at least one [[environment]] is needed for platform %q", c.Platform)

@@ -77,6 +77,8 @@ func TestMalformedConfigNamesFileLineAndKey(t *testing.T) {
 		{"duplicate env", "platform = \"flyctl\"\n[[environment]]\nname = \"p\"\napp = \"a\"\n[[environment]]\nname = \"p\"\napp = \"b\"\n", `environment.name: "p" is defined twice`},
 		{"bad url", "platform = \"flyctl\"\n[[environment]]\nname = \"p\"\napp = \"a\"\nurl = \"hotdash-app.fly.dev\"\n", `c.toml:5: environment.url: "hotdash-app.fly.dev" is not an absolute URL`},
 		{"bad apply", "platform = \"flyctl\"\n[fly]\napply = \"yolo\"\n", `c.toml:3: fly.apply: "yolo"`},
+		{"restart cannot apply staged secrets", "platform = \"flyctl\"\n[fly]\napply = \"restart\"\n",
+			`c.toml:3: fly.apply: "restart" is refused: a restart sends no secrets version and makes no release, so staged secrets never reach the machines`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -137,7 +137,7 @@ func Build(o Options) (*Stack, error) {
 			return nil, fmt.Errorf("no Fly token: set %s (or fly.token_file in %s) for platform \"machines\"", strings.Join(cfg.Fly.TokenEnv, " or "), cfg.File)
 		}
 		st.Masker.Add(token, strings.TrimPrefix(token, "FlyV1 "))
-		st.Platform = fly.NewMachines(fly.MachinesOptions{BaseURL: cfg.Fly.MachinesURL, LogsURL: cfg.Fly.LogsURL, Token: token, Timeout: cfg.Watch.CallTimeout.Duration})
+		st.Platform = fly.NewMachines(fly.MachinesOptions{BaseURL: cfg.Fly.MachinesURL, LogsURL: cfg.Fly.LogsURL, Token: token, Timeout: cfg.Watch.CallTimeout.Duration, Book: st.Book})
 	default:
 		return nil, fmt.Errorf("platform %q is not available in this build", cfg.Platform)
 	}

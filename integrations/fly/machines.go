@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,14 +39,18 @@ type MachinesOptions struct {
 	BaseBackoff time.Duration
 	// PerMachineInterval is the rate budget: at most one request per
 	// interval for each action on each machine, default 1s (the API
-	// allows about one a second). It also paces the state polls while a
-	// machine is updated or restarted.
+	// allows about one a second). It also paces the polls of a machine's
+	// health checks during an apply.
 	PerMachineInterval time.Duration
-	// MachineWait is how long one machine may take to settle during an
-	// apply, default 2m.
+	// MachineWait is how long one machine may take, during an apply, to
+	// be started with every health check passing, default 2m.
 	MachineWait time.Duration
 	// PollInterval is the wait between two log polls, default 1s.
 	PollInterval time.Duration
+	// Book keeps the secrets version of the console's last write on each
+	// app (it is journaled with the write, and restored from the journal
+	// on resume). Default: a book of the platform's own.
+	Book *integrations.DigestBook
 	// Now is the clock of the rate budget and of the machine deadline,
 	// default time.Now.
 	Now func() time.Time
@@ -74,27 +80,51 @@ func (o MachinesOptions) withDefaults() MachinesOptions {
 	case o.Retries < 0:
 		o.Retries = 0
 	}
+	if o.Book == nil {
+		o.Book = integrations.NewDigestBook()
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	return o
 }
 
-// Machines is Fly.io through its Machines API: secrets are written with
-// one call, then reach the machines when each is updated with the new
-// secrets version (deploy) or restarted. It is safe for concurrent use.
+// Machines is Fly.io through its Machines API, the way flyctl uses it:
+// secrets are written with one call that answers a new secrets version;
+// reads pass the version of the console's last write (a read without it
+// can be stale); an apply updates the app's machines one at a time under a
+// lease, with that version, and waits for each to be started with every
+// health check passing. It is safe for concurrent use.
 type Machines struct {
 	o      MachinesOptions
 	api    *resty.Client
 	logs   *resty.Client
 	prefix string // the path of BaseURL ("/v1"), shown in calls
 	budget *callBudget
+	board  integrations.ApplyBoard
 
-	mu       sync.Mutex
-	versions map[string]int64 // app -> secrets version of the last write
+	mu sync.Mutex
+	// unversioned marks apps whose last write answered no version: the
+	// version in the book is older than what Fly holds.
+	unversioned map[string]bool
+	// written is, by app and secret name, the version of the console's
+	// last write of that secret.
+	written map[string]map[string]int64
+	// applied is, by app and machine, the secrets version the console
+	// last updated the machine with, and the instance that made.
+	applied map[string]map[string]appliedVersion
+	// machines are the app's own machines, as last listed.
+	machines map[string][]string
+}
+
+// appliedVersion is a machine update the console made.
+type appliedVersion struct {
+	instance string
+	version  int64
 }
 
 var _ integrations.Platform = (*Machines)(nil)
+var _ integrations.ApplyReporter = (*Machines)(nil)
 
 // NewMachines returns the Machines API platform.
 func NewMachines(o MachinesOptions) *Machines {
@@ -104,17 +134,25 @@ func NewMachines(o MachinesOptions) *Machines {
 		prefix = strings.TrimRight(u.Path, "/")
 	}
 	return &Machines{
-		o:        o,
-		api:      httpc.New(o.BaseURL, o.Timeout),
-		logs:     httpc.New(o.LogsURL, o.Timeout),
-		prefix:   prefix,
-		budget:   &callBudget{interval: o.PerMachineInterval, now: o.Now, next: map[string]time.Time{}},
-		versions: map[string]int64{},
+		o:           o,
+		api:         httpc.New(o.BaseURL, o.Timeout).SetResponseBodyLimit(integrations.AnswerLimit),
+		logs:        httpc.New(o.LogsURL, o.Timeout),
+		prefix:      prefix,
+		budget:      &callBudget{interval: o.PerMachineInterval, now: o.Now, next: map[string]time.Time{}},
+		unversioned: map[string]bool{},
+		written:     map[string]map[string]int64{},
+		applied:     map[string]map[string]appliedVersion{},
+		machines:    map[string][]string{},
 	}
 }
 
 // Name is "machines".
 func (m *Machines) Name() string { return "machines" }
+
+// ApplyProgress is the apply running on app, if one is.
+func (m *Machines) ApplyProgress(app string) (integrations.ApplyProgress, bool) {
+	return m.board.ApplyProgress(app)
+}
 
 // machinesAuthHeader is the Authorization value for token: macaroon
 // tokens ("FlyV1 ...") as they are, anything else as a Bearer token.
@@ -125,15 +163,79 @@ func machinesAuthHeader(token string) string {
 	return "Bearer " + token
 }
 
-// Secrets lists the app's secrets. The API says nothing about whether a
-// secret is on the machines yet, so Status is always SecretNoStatus.
+// Secrets lists the app's secrets at the version of the console's last
+// write, so a read right after a write is never stale. A secret the
+// console wrote is Deployed when every machine was updated with its
+// version since, Staged when none was, Partial in between; the API says
+// nothing of the others (SecretNoStatus).
 func (m *Machines) Secrets(ctx context.Context, app string) ([]integrations.Secret, error) {
 	var answer apiSecrets
 	c := apiCall{method: http.MethodGet, path: machinesPath(app, "secrets"), app: app}
+	if v, ok := m.secretsVersion(app); ok {
+		c.query = url.Values{"version": {strconv.FormatInt(v, 10)}}
+	}
 	if err := m.call(ctx, c, &answer); err != nil {
 		return nil, err
 	}
-	return answer.model(), nil
+	secrets := answer.model()
+	if m.anyWritten(app) {
+		ids, err := m.ownMachineIDs(ctx, app)
+		if err != nil {
+			return secrets, nil // the statuses stay unknown
+		}
+		m.mu.Lock()
+		for i := range secrets {
+			secrets[i].Status = m.statusLocked(app, secrets[i].Name, ids)
+		}
+		m.mu.Unlock()
+	}
+	return secrets, nil
+}
+
+// anyWritten reports whether the console wrote a secret on app.
+func (m *Machines) anyWritten(app string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.written[app]) > 0
+}
+
+// ownMachineIDs are the app's own machines as last listed, listed now if
+// they never were.
+func (m *Machines) ownMachineIDs(ctx context.Context, app string) ([]string, error) {
+	m.mu.Lock()
+	ids, ok := m.machines[app]
+	m.mu.Unlock()
+	if ok {
+		return ids, nil
+	}
+	if _, err := m.Machines(ctx, app); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.machines[app], nil
+}
+
+// statusLocked compares the version of the console's write of name with
+// the versions the machines were updated with. The caller holds m.mu.
+func (m *Machines) statusLocked(app, name string, ids []string) integrations.SecretStatus {
+	v, ok := m.written[app][name]
+	if !ok {
+		return integrations.SecretNoStatus
+	}
+	have := 0
+	for _, id := range ids {
+		if a, ok := m.applied[app][id]; ok && a.version >= v {
+			have++
+		}
+	}
+	switch {
+	case have == 0:
+		return integrations.SecretStaged
+	case have < len(ids):
+		return integrations.SecretPartial
+	}
+	return integrations.SecretDeployed
 }
 
 // SetSecrets writes values in one call. Without stage it then deploys
@@ -157,201 +259,107 @@ func (m *Machines) UnsetSecrets(ctx context.Context, app string, names []string,
 }
 
 // writeSecrets posts values (nil deletes) and remembers the secrets
-// version the API answers with: a deploy asks the machines for it.
+// version the API answers with: reads and deploys ask for it.
 func (m *Machines) writeSecrets(ctx context.Context, app string, values map[string]*string, stage bool, progress integrations.Progress) error {
-	var answer apiSecrets
-	c := apiCall{
-		method: http.MethodPost, path: machinesPath(app, "secrets"), app: app,
-		body: map[string]any{"values": values},
-	}
-	if err := m.call(ctx, c, &answer); err != nil {
+	version, err := m.postSecrets(ctx, app, values)
+	if err != nil {
 		return err
 	}
-	m.rememberVersion(app, answer.Version)
+	if version != nil {
+		m.mu.Lock()
+		if m.written[app] == nil {
+			m.written[app] = map[string]int64{}
+		}
+		for name := range values {
+			m.written[app][name] = *version
+		}
+		m.mu.Unlock()
+	}
 	if stage {
 		return nil
 	}
 	return m.Apply(ctx, app, integrations.ApplyDeploy, progress)
 }
 
-// rememberVersion keeps the secrets version of app's last write; an
-// answer without one forgets the older one, which would be stale.
-func (m *Machines) rememberVersion(app string, version *int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if version == nil {
-		delete(m.versions, app)
-		return
+// postSecrets makes the write and records the version it answers.
+func (m *Machines) postSecrets(ctx context.Context, app string, values map[string]*string) (*int64, error) {
+	var answer apiSecrets
+	c := apiCall{
+		method: http.MethodPost, path: machinesPath(app, "secrets"), app: app,
+		body: map[string]any{"values": values},
 	}
-	m.versions[app] = *version
+	if err := m.call(ctx, c, &answer); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.unversioned[app] = answer.Version == nil
+	m.mu.Unlock()
+	if answer.Version != nil {
+		m.o.Book.RecordSecretsVersion(app, *answer.Version)
+	}
+	return answer.Version, nil
 }
 
-// secretsVersion is the version remembered for app, if any.
+// secretsVersion is the version of the console's last write on app, if
+// it is known (in this run, or from the journal).
 func (m *Machines) secretsVersion(app string) (int64, bool) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.versions[app]
-	return v, ok
+	unversioned := m.unversioned[app]
+	m.mu.Unlock()
+	if unversioned {
+		return 0, false
+	}
+	return m.o.Book.SecretsVersion(app)
 }
 
-// Apply takes the machines one at a time. A deploy updates each with its
-// current config and the secrets version of the last write; a restart
-// restarts each started machine. It waits for each machine to settle and
-// stops at the first one that does not.
-func (m *Machines) Apply(ctx context.Context, app string, mode integrations.ApplyMode, progress integrations.Progress) error {
-	if progress == nil {
-		progress = func(integrations.MachineEvent) {}
-	}
-	list, err := m.listMachines(ctx, app)
-	if err != nil {
-		return err
-	}
-	if len(list) == 0 {
-		return fmt.Errorf("%s: app %q has no machines: the secrets are stored, but nothing runs them", mode, app)
-	}
-	version, known := m.secretsVersion(app)
-	for i, mc := range list {
-		var step machineStep
-		if mode == integrations.ApplyRestart {
-			step = restartStep(app, mc)
-		} else {
-			step = updateStep(app, mc, version, known)
-		}
-		if err := m.runStep(ctx, app, mc, step, progress); err != nil {
-			return fmt.Errorf("%s stopped at machine %d of %d: %w", mode, i+1, len(list), err)
-		}
-	}
-	return nil
-}
-
-// machineStep is what an apply does to one machine.
-type machineStep struct {
-	skip        string // why the machine is left alone, when it is
-	state       string // the state reported when the step begins
-	begin       string // "Updating machine 3d8d"
-	done        string // "Machine 3d8d updated successfully!"
-	call        apiCall
-	expectStart bool // the machine must end started
-}
-
-// updateStep updates the machine with its own config and the secrets
-// version. A machine that is not running is updated without being started
-// (skip_launch): it takes the new secrets when it next starts.
-func updateStep(app string, mc apiMachine, version int64, known bool) machineStep {
-	body := apiUpdate{Config: mc.Config}
-	begin := "Updating machine " + mc.ID
-	if known {
-		body.MinSecretsVersion = &version
-	} else {
-		begin += " (secrets version unknown to the console: updating without min_secrets_version)"
-	}
-	done := "Machine " + mc.ID + " updated successfully!"
-	idle := mc.idle()
-	if idle {
-		body.SkipLaunch = true
-		done = fmt.Sprintf("Machine %s updated successfully! (%s: it takes the new secrets when it next starts)", mc.ID, mc.State)
-	}
-	return machineStep{
-		state: "updating", begin: begin, done: done, expectStart: !idle,
-		call: apiCall{
-			method: http.MethodPost, path: machinesPath(app, "machines", mc.ID), app: app,
-			action: "update", machine: mc.ID, body: body,
-		},
-	}
-}
-
-// restartStep restarts a started machine; the others are left alone, as
-// `fly apps restart` does.
-func restartStep(app string, mc apiMachine) machineStep {
-	s := machineStep{
-		state: "restarting", begin: "Restarting machine " + mc.ID,
-		done: "Machine " + mc.ID + " restarted successfully!", expectStart: true,
-		call: apiCall{
-			method: http.MethodPost, path: machinesPath(app, "machines", mc.ID, "restart"), app: app,
-			action: "restart", machine: mc.ID,
-		},
-	}
-	if mc.State != "started" {
-		s.skip = fmt.Sprintf("Machine %s is %s: not restarted", mc.ID, mc.State)
-	}
-	return s
-}
-
-// runStep makes the step's call, then waits for the machine to settle,
-// reporting the beginning and the end.
-func (m *Machines) runStep(ctx context.Context, app string, mc apiMachine, s machineStep, progress integrations.Progress) error {
-	if s.skip != "" {
-		progress(integrations.MachineEvent{Machine: mc.ID, State: mc.State, Message: s.skip, Done: true})
-		return nil
-	}
-	progress(integrations.MachineEvent{Machine: mc.ID, State: s.state, Message: s.begin})
-	state, err := s.state, m.call(ctx, s.call, nil)
-	if err != nil {
-		err = fmt.Errorf("machine %s: %w", mc.label(), err)
-	} else {
-		state, err = m.waitSettled(ctx, app, mc, s.state, s.expectStart)
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("machine %s was left %s: the console stopped watching (%w); Fly finishes what it started", mc.label(), state, ctx.Err())
-		}
-		progress(integrations.MachineEvent{Machine: mc.ID, State: state, Message: err.Error(), Err: err, Done: true})
-		return err
-	}
-	progress(integrations.MachineEvent{Machine: mc.ID, State: state, Message: s.done, Done: true})
-	return nil
-}
-
-// waitSettled polls the machine, within the rate budget, until it is
-// started (or, when it need not start, stopped or suspended), failed, or
-// past MachineWait. It returns the last state seen, state until a poll
-// answers.
-func (m *Machines) waitSettled(ctx context.Context, app string, mc apiMachine, state string, expectStart bool) (string, error) {
-	deadline := m.o.Now().Add(m.o.MachineWait)
-	c := apiCall{method: http.MethodGet, path: machinesPath(app, "machines", mc.ID), app: app, action: "get", machine: mc.ID}
-	for {
-		var cur apiMachine
-		if err := m.call(ctx, c, &cur); err != nil {
-			return state, fmt.Errorf("machine %s: %w", mc.label(), err)
-		}
-		state = cur.State
-		switch {
-		case state == "started":
-			return state, nil
-		case state == "failed" || state == "destroying" || state == "destroyed":
-			return state, fmt.Errorf("machine %s %s%s", mc.label(), state, cur.checkTrouble())
-		case cur.idle() && !expectStart:
-			return state, nil
-		case state == "stopped" || state == "suspended":
-			return state, fmt.Errorf("machine %s is %s, not started%s", mc.label(), state, cur.checkTrouble())
-		}
-		if !m.o.Now().Before(deadline) {
-			return state, fmt.Errorf("machine %s is still %s after %s", mc.label(), state, m.o.MachineWait)
-		}
-	}
-}
-
-// Machines lists the app's machines.
+// Machines lists the app's own machines: console and release-command
+// machines, and those being destroyed, are left out. A machine carries
+// the current secrets when the console updated it with the version of its
+// last write and nobody replaced that instance since.
 func (m *Machines) Machines(ctx context.Context, app string) ([]integrations.Machine, error) {
 	list, err := m.listMachines(ctx, app)
 	if err != nil {
 		return nil, err
 	}
+	version, known := m.secretsVersion(app)
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	out := make([]integrations.Machine, len(list))
 	for i, mc := range list {
 		out[i] = mc.model()
+		a, ok := m.applied[app][mc.ID]
+		switch {
+		case !known || !ok || a.instance != mc.InstanceID:
+			out[i].Current = integrations.CurrencyUnknown
+		case a.version >= version:
+			out[i].Current = integrations.Current
+		default:
+			out[i].Current = integrations.Behind
+		}
 	}
 	return out, nil
 }
 
-// listMachines reads the machines with their configs as the API sent them.
+// listMachines reads the app's own machines, their configs as the API
+// sent them, and remembers which they are.
 func (m *Machines) listMachines(ctx context.Context, app string) ([]apiMachine, error) {
-	var list []apiMachine
+	var all []apiMachine
 	c := apiCall{method: http.MethodGet, path: machinesPath(app, "machines"), app: app}
-	if err := m.call(ctx, c, &list); err != nil {
+	if err := m.call(ctx, c, &all); err != nil {
 		return nil, err
 	}
-	return list, nil
+	var own []apiMachine
+	var ids []string
+	for _, mc := range all {
+		if mc.own() {
+			own = append(own, mc)
+			ids = append(ids, mc.ID)
+		}
+	}
+	m.mu.Lock()
+	m.machines[app] = ids
+	m.mu.Unlock()
+	return own, nil
 }
 
 // StreamLogs polls the logs API every PollInterval, following next_token,
@@ -405,11 +413,13 @@ func (m *Machines) Describe(op integrations.Op) []string {
 		}
 		return m.describeWrite(op, values)
 	case integrations.OpApply:
-		version := ""
 		if v, ok := m.secretsVersion(op.App); ok {
-			version = fmt.Sprint(v)
+			return []string{m.describeApply(op.App, strconv.FormatInt(v, 10))}
 		}
-		return []string{m.describeApply(op.App, op.Mode, version)}
+		return []string{
+			fmt.Sprintf(`POST %s%s {"values":{"%s…":null}} (learns the secrets version, as fly secrets sync does)`, m.prefix, machinesPath(op.App, "secrets"), syncName),
+			m.describeApply(op.App, "N"),
+		}
 	}
 	return nil
 }
@@ -419,23 +429,15 @@ func (m *Machines) describeWrite(op integrations.Op, values map[string]*string) 
 	body, _ := encodeBody(map[string]any{"values": values})
 	out := []string{fmt.Sprintf("POST %s%s %s", m.prefix, machinesPath(op.App, "secrets"), body)}
 	if !op.Stage {
-		out = append(out, m.describeApply(op.App, integrations.ApplyDeploy, "N"))
+		out = append(out, m.describeApply(op.App, "N"))
 	}
 	return out
 }
 
-// describeApply is the per-machine call; version is the secrets version
-// the update asks for ("" when the console does not know it).
-func (m *Machines) describeApply(app string, mode integrations.ApplyMode, version string) string {
+// describeApply is the per-machine update at secrets version version.
+func (m *Machines) describeApply(app, version string) string {
 	path := m.prefix + machinesPath(app, "machines") + "/{id}"
-	if mode == integrations.ApplyRestart {
-		return "POST " + path + "/restart (each machine in turn)"
-	}
-	body := `{"config":…}`
-	if version != "" {
-		body = `{"config":…,"min_secrets_version":` + version + `}`
-	}
-	return "POST " + path + " " + body + " (each machine in turn)"
+	return "POST " + path + ` {"config":…,"min_secrets_version":` + version + `} (each machine in turn, under a lease, until started with every health check passing)`
 }
 
 // machinesPath is /apps/{app}/parts..., each segment escaped.
@@ -458,9 +460,16 @@ type apiCall struct {
 	body   any
 	logs   bool
 	app    string // named when it is not found
-	// action and machine key the rate budget: "restart" on machine 3d8d.
+	// action and machine key the rate budget: "update" on machine 3d8d.
 	action  string
 	machine string
+	// nonce is the machine's lease, sent as fly-machine-lease-nonce.
+	nonce string
+	// retry409 retries a 409 (a lease someone else holds) like a 429.
+	retry409 bool
+	// once makes the call a single try: a write that may have been made
+	// is checked before it is made again.
+	once bool
 }
 
 // what is the call as an operator reads it: "GET /v1/apps/hotdash-app/secrets".
@@ -493,7 +502,8 @@ func (m *Machines) call(ctx context.Context, c apiCall, out any) error {
 		}
 		resp, err := m.send(ctx, c, body)
 		if fail := m.check(c, resp, err, try); fail != nil {
-			if !fail.retryable() || try > m.o.Retries || ctx.Err() != nil {
+			retry := fail.retryable() || (c.retry409 && fail.code == http.StatusConflict)
+			if !retry || c.once || try > m.o.Retries || ctx.Err() != nil {
 				return fail
 			}
 			if httpc.Sleep(ctx, httpc.Jitter(backoff)) != nil {
@@ -504,7 +514,7 @@ func (m *Machines) call(ctx context.Context, c apiCall, out any) error {
 		}
 		if out != nil {
 			if err := json.Unmarshal(resp.Body(), out); err != nil {
-				return m.apiError(c, 0, "malformed answer: "+httpc.Snippet(resp.Body()), err, try)
+				return m.apiError(c, 0, "malformed answer: "+httpc.Snippet([]byte(integrations.Sanitize(resp.Body()))), err, try)
 			}
 		}
 		return nil
@@ -521,6 +531,9 @@ func (m *Machines) send(ctx context.Context, c apiCall, body []byte) (*resty.Res
 	if m.o.Token != "" {
 		req.SetHeader("Authorization", machinesAuthHeader(m.o.Token))
 	}
+	if c.nonce != "" {
+		req.SetHeader("fly-machine-lease-nonce", c.nonce)
+	}
 	if c.query != nil {
 		req.SetQueryParamsFromValues(c.query)
 	}
@@ -533,6 +546,8 @@ func (m *Machines) send(ctx context.Context, c apiCall, body []byte) (*resty.Res
 // check turns a failed request or a non-2xx answer into an apiError.
 func (m *Machines) check(c apiCall, resp *resty.Response, err error, try int) *apiError {
 	switch {
+	case errors.Is(err, resty.ErrResponseBodyTooLarge):
+		return m.apiError(c, 0, (&integrations.TooLargeError{Limit: integrations.AnswerLimit}).Error(), nil, try)
 	case err != nil:
 		return m.apiError(c, 0, httpc.Reason(err), err, try)
 	case resp == nil:
@@ -560,15 +575,22 @@ func (m *Machines) redact(s string) string {
 	return httpc.Redact(s, m.o.Token, strings.TrimPrefix(m.o.Token, "FlyV1 "))
 }
 
-// apiErrorText is the API's {"error":"..."}, or the start of the body.
+// apiErrorText is the API's {"message":"..."} (preferred) or
+// {"error":"..."}, or else the start of the body, sanitised and bounded.
 func apiErrorText(body []byte) string {
 	var e struct {
-		Error string `json:"error"`
+		Error   string `json:"error"`
+		Message string `json:"message"`
 	}
-	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return integrations.Sanitize([]byte(e.Error))
+	if json.Unmarshal(body, &e) == nil {
+		if e.Message != "" {
+			return clean(e.Message, 300)
+		}
+		if e.Error != "" {
+			return clean(e.Error, 300)
+		}
 	}
-	return httpc.Snippet([]byte(integrations.Sanitize(body)))
+	return httpc.Snippet([]byte(integrations.Sanitize(body[:min(len(body), 4096)])))
 }
 
 // apiError is a call that failed, in words an operator can act on.
@@ -702,7 +724,7 @@ func (a apiSecrets) model() []integrations.Secret {
 	for _, s := range a.Secrets {
 		created, _ := time.Parse(time.RFC3339Nano, s.CreatedAt)
 		out = append(out, integrations.Secret{
-			Name: s.Name, Digest: s.Digest, Status: integrations.SecretNoStatus, Created: created,
+			Name: clean(s.Name, 128), Digest: clean(s.Digest, 64), Status: integrations.SecretNoStatus, Created: created,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -719,12 +741,16 @@ type apiUpdate struct {
 // apiMachine is a machine as the API lists it; Config is kept as sent, to
 // be passed back unchanged on update.
 type apiMachine struct {
-	ID     string          `json:"id"`
-	Name   string          `json:"name"`
-	State  string          `json:"state"`
-	Region string          `json:"region"`
-	Config json.RawMessage `json:"config"`
-	Checks []apiCheck      `json:"checks"`
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	State      string          `json:"state"`
+	Region     string          `json:"region"`
+	InstanceID string          `json:"instance_id"`
+	Config     json.RawMessage `json:"config"`
+	// IncompleteConfig replaces Config when the machine's host cannot be
+	// reached: not a config to update the machine with.
+	IncompleteConfig json.RawMessage `json:"incomplete_config"`
+	Checks           []apiCheck      `json:"checks"`
 }
 
 // apiCheck is one health check's last result.
@@ -732,6 +758,39 @@ type apiCheck struct {
 	Name   string `json:"name"`
 	Status string `json:"status"` // "passing", "warning", "critical"
 	Output string `json:"output"`
+}
+
+// metadata is config.metadata (or incomplete_config's), values as text.
+func (mc apiMachine) metadata() map[string]string {
+	raw := mc.Config
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = mc.IncompleteConfig
+	}
+	var cfg struct {
+		Metadata map[string]any `json:"metadata"`
+	}
+	if json.Unmarshal(raw, &cfg) != nil {
+		return nil
+	}
+	out := make(map[string]string, len(cfg.Metadata))
+	for k, v := range cfg.Metadata {
+		out[k] = metaString(v)
+	}
+	return out
+}
+
+// own reports whether the machine is one of the app's own, the ones an
+// apply updates: not a console or release-command machine, not being
+// destroyed (flyctl's ListFlyAppsMachines).
+func (mc apiMachine) own() bool {
+	meta := mc.metadata()
+	return ownMachine(mc.State, meta["fly_process_group"], meta["process_group"])
+}
+
+// unreachable reports whether the machine's host cannot be reached: the
+// API sends incomplete_config instead of its config.
+func (mc apiMachine) unreachable() bool {
+	return (len(mc.Config) == 0 || string(mc.Config) == "null") && len(mc.IncompleteConfig) > 0
 }
 
 // idle reports whether the machine is not running and not about to.
@@ -743,76 +802,65 @@ func (mc apiMachine) idle() bool {
 	return false
 }
 
-// model is the machine as the console shows it.
+// model is the machine as the console shows it, every field sanitised
+// and bounded.
 func (mc apiMachine) model() integrations.Machine {
-	return integrations.Machine{
-		ID: mc.ID, Name: mc.Name, State: mc.State, Region: mc.Region,
-		Version: mc.releaseVersion(), Checks: mc.checksSummary(),
+	out := newMachine(mc.ID, mc.Name, mc.State, mc.Region, mc.Checks)
+	out.Version = mc.releaseVersion()
+	return out
+}
+
+// newMachine is a machine as Fly describes it (`fly status`, the Machines
+// API), every field sanitised and bounded, its checks counted.
+func newMachine(id, name, state, region string, checks []apiCheck) integrations.Machine {
+	out := integrations.Machine{ID: clean(id, 32), Name: clean(name, 64), State: clean(state, 32), Region: clean(region, 16)}
+	for _, c := range checks {
+		out.Total++
+		if c.Status == "passing" {
+			out.Passing++
+		} else if out.Trouble == "" {
+			out.Trouble = checkTrouble(c.Name, c.Status, c.Output)
+		}
 	}
+	if out.Total > 0 {
+		out.Checks = fmt.Sprintf("%d/%d passing", out.Passing, out.Total)
+	}
+	return out
 }
 
 // releaseVersion is config.metadata.fly_release_version as "v12", or "".
 func (mc apiMachine) releaseVersion() string {
-	var cfg struct {
-		Metadata map[string]json.RawMessage `json:"metadata"`
-	}
-	if json.Unmarshal(mc.Config, &cfg) != nil {
-		return ""
-	}
-	raw, ok := cfg.Metadata["fly_release_version"]
-	if !ok {
-		return ""
-	}
-	var v string
-	if json.Unmarshal(raw, &v) != nil {
-		var n json.Number
-		if json.Unmarshal(raw, &n) != nil {
-			return ""
-		}
-		v = n.String()
-	}
+	v := clean(mc.metadata()["fly_release_version"], 16)
 	if v == "" || strings.HasPrefix(v, "v") {
 		return v
 	}
 	return "v" + v
 }
 
-// checksSummary is "1/2 passing", or "" for a machine without checks.
-func (mc apiMachine) checksSummary() string {
-	if len(mc.Checks) == 0 {
-		return ""
-	}
-	passing := 0
+// healthy reports whether every health check passes.
+func (mc apiMachine) healthy() bool {
 	for _, c := range mc.Checks {
-		if c.Status == "passing" {
-			passing++
+		if c.Status != "passing" {
+			return false
 		}
 	}
-	return fmt.Sprintf("%d/%d passing", passing, len(mc.Checks))
+	return true
 }
 
 // checkTrouble is ": health check NAME STATUS: OUTPUT" for the first check
 // that is not passing, or "".
 func (mc apiMachine) checkTrouble() string {
 	for _, c := range mc.Checks {
-		if c.Status == "passing" {
-			continue
+		if c.Status != "passing" {
+			return ": health check " + checkTrouble(c.Name, c.Status, c.Output)
 		}
-		s := fmt.Sprintf(": health check %s %s", c.Name, c.Status)
-		if out := httpc.Snippet([]byte(integrations.Sanitize([]byte(c.Output)))); out != "" {
-			s += ": " + out
-		}
-		return s
 	}
 	return ""
 }
 
 // label is the machine as errors name it: "3d8d (iad)".
 func (mc apiMachine) label() string {
-	if mc.Region == "" {
-		return mc.ID
-	}
-	return mc.ID + " (" + mc.Region + ")"
+	return mc.model().Label()
 }
 
 // apiLogPage is one answer of GET /api/v1/apps/{app}/logs.

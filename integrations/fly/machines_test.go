@@ -16,20 +16,21 @@ import (
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
+	"github.com/hotdash/hotdash-console/integrations/fly/machinesfake"
 	"github.com/hotdash/hotdash-console/integrations/httpc"
 	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
 // machinesFor is a Machines platform on the fake, with tiny waits.
-func machinesFor(t *testing.T, f *fakeMachinesAPI, tune ...func(*MachinesOptions)) *Machines {
+func machinesFor(t *testing.T, f *machinesfake.API, tune ...func(*MachinesOptions)) *Machines {
 	t.Helper()
 	o := MachinesOptions{
-		BaseURL:            f.srv.URL + "/v1",
-		LogsURL:            f.srv.URL,
-		Token:              f.token,
+		BaseURL:            f.URL() + "/v1",
+		LogsURL:            f.URL(),
+		Token:              f.Token,
 		Timeout:            2 * time.Second,
 		BaseBackoff:        time.Millisecond,
-		PerMachineInterval: f.every,
+		PerMachineInterval: f.Every,
 		MachineWait:        2 * time.Second,
 		PollInterval:       5 * time.Millisecond,
 	}
@@ -77,10 +78,10 @@ type updateBody struct {
 }
 
 // machineUpdates decodes the update requests the fake received, in order.
-func machineUpdates(t *testing.T, f *fakeMachinesAPI) map[string][]updateBody {
+func machineUpdates(t *testing.T, f *machinesfake.API) map[string][]updateBody {
 	t.Helper()
 	out := map[string][]updateBody{}
-	for _, r := range f.all() {
+	for _, r := range f.All() {
 		parts := strings.Split(r.Path, "/")
 		if r.Method != http.MethodPost || len(parts) != 6 || parts[4] != "machines" {
 			continue
@@ -133,11 +134,11 @@ func TestMachinesSendsTheTokenItsWay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeMachinesAPI(t, func(f *fakeMachinesAPI) { f.token = tt.token })
-			if _, err := machinesFor(t, f).Secrets(t.Context(), fakeAppName); err != nil {
+			f := machinesfake.New(t, func(f *machinesfake.API) { f.Token = tt.token })
+			if _, err := machinesFor(t, f).Secrets(t.Context(), machinesfake.AppName); err != nil {
 				t.Fatal(err)
 			}
-			if got := f.all()[0].Auth; got != tt.wantHeader {
+			if got := f.All()[0].Auth; got != tt.wantHeader {
 				t.Errorf("Authorization = %q, want %q", got, tt.wantHeader)
 			}
 		})
@@ -145,8 +146,8 @@ func TestMachinesSendsTheTokenItsWay(t *testing.T) {
 }
 
 func TestMachinesSecretsListsNamesAndDigests(t *testing.T) {
-	f := newFakeMachinesAPI(t)
-	got, err := machinesFor(t, f).Secrets(t.Context(), fakeAppName)
+	f := machinesfake.New(t)
+	got, err := machinesFor(t, f).Secrets(t.Context(), machinesfake.AppName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,17 +175,17 @@ func TestMachinesSecretWritesRememberTheVersionForTheDeploy(t *testing.T) {
 		name     string
 		write    func(context.Context, *Machines) error
 		wantBody string
-		check    func(t *testing.T, f *fakeMachinesAPI)
+		check    func(t *testing.T, f *machinesfake.API)
 	}{
 		{
 			name: "set a flag",
 			write: func(ctx context.Context, m *Machines) error {
-				return m.SetSecrets(ctx, fakeAppName, map[string]string{"IDEA_POOL_SUPABASE_ENABLED": "true"}, true, nil)
+				return m.SetSecrets(ctx, machinesfake.AppName, map[string]string{"IDEA_POOL_SUPABASE_ENABLED": "true"}, true, nil)
 			},
 			wantBody: `{"values":{"IDEA_POOL_SUPABASE_ENABLED":"true"}}`,
-			check: func(t *testing.T, f *fakeMachinesAPI) {
-				d, ok := f.hasSecret(fakeAppName, "IDEA_POOL_SUPABASE_ENABLED")
-				if want := fakeAPIDigest("IDEA_POOL_SUPABASE_ENABLED", "true"); !ok || d != want {
+			check: func(t *testing.T, f *machinesfake.API) {
+				d, ok := f.HasSecret(machinesfake.AppName, "IDEA_POOL_SUPABASE_ENABLED")
+				if want := machinesfake.Digest("IDEA_POOL_SUPABASE_ENABLED", "true"); !ok || d != want {
 					t.Errorf("flag digest = %q (present %v), want %q", d, ok, want)
 				}
 			},
@@ -192,11 +193,11 @@ func TestMachinesSecretWritesRememberTheVersionForTheDeploy(t *testing.T) {
 		{
 			name: "unset with a name that was never set",
 			write: func(ctx context.Context, m *Machines) error {
-				return m.UnsetSecrets(ctx, fakeAppName, []string{"SUPABASE_URL", "NEVER_SET"}, true, nil)
+				return m.UnsetSecrets(ctx, machinesfake.AppName, []string{"SUPABASE_URL", "NEVER_SET"}, true, nil)
 			},
 			wantBody: `{"values":{"NEVER_SET":null,"SUPABASE_URL":null}}`,
-			check: func(t *testing.T, f *fakeMachinesAPI) {
-				if _, ok := f.hasSecret(fakeAppName, "SUPABASE_URL"); ok {
+			check: func(t *testing.T, f *machinesfake.API) {
+				if _, ok := f.HasSecret(machinesfake.AppName, "SUPABASE_URL"); ok {
 					t.Error("SUPABASE_URL is still set")
 				}
 			},
@@ -204,12 +205,12 @@ func TestMachinesSecretWritesRememberTheVersionForTheDeploy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeMachinesAPI(t)
+			f := machinesfake.New(t)
 			m := machinesFor(t, f)
 			if err := tt.write(t.Context(), m); err != nil {
 				t.Fatal(err)
 			}
-			writes := f.recorded(http.MethodPost, "/secrets")
+			writes := f.Recorded(http.MethodPost, "/secrets")
 			if len(writes) != 1 || writes[0].Body != tt.wantBody {
 				t.Fatalf("secrets writes = %+v, want one with body %s", writes, tt.wantBody)
 			}
@@ -218,286 +219,17 @@ func TestMachinesSecretWritesRememberTheVersionForTheDeploy(t *testing.T) {
 				t.Fatalf("a staged write updated %d machines", n)
 			}
 
-			if err := m.Apply(t.Context(), fakeAppName, integrations.ApplyDeploy, nil); err != nil {
+			if err := m.Apply(t.Context(), machinesfake.AppName, integrations.ApplyDeploy, nil); err != nil {
 				t.Fatal(err)
 			}
-			want := f.version(fakeAppName) // 4: the write's version
-			for _, id := range []string{fakeMachineIAD, fakeMachineORD} {
+			want := f.Version(machinesfake.AppName) // 4: the write's version
+			for _, id := range []string{machinesfake.MachineIAD, machinesfake.MachineORD} {
 				ups := machineUpdates(t, f)[id]
 				if len(ups) != 1 || ups[0].MinSecretsVersion == nil || *ups[0].MinSecretsVersion != want {
 					t.Errorf("machine %s updates = %+v, want one with min_secrets_version %d", id, ups, want)
 				}
 			}
 		})
-	}
-}
-
-func TestMachinesSetWithoutStageDeploysAtOnce(t *testing.T) {
-	f := newFakeMachinesAPI(t)
-	var ev machinesEvents
-	err := machinesFor(t, f).SetSecrets(t.Context(), fakeAppName, map[string]string{"PUBLER_LIVE": "true"}, false, ev.progress)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ups := machineUpdates(t, f)
-	for _, id := range []string{fakeMachineIAD, fakeMachineORD} {
-		if len(ups[id]) != 1 || *ups[id][0].MinSecretsVersion != 4 {
-			t.Errorf("machine %s updates = %+v, want one with min_secrets_version 4", id, ups[id])
-		}
-	}
-	if n := len(ev.lines()); n != 4 {
-		t.Errorf("%d progress events, want 4 (two per machine):\n%s", n, strings.Join(ev.lines(), "\n"))
-	}
-}
-
-func TestMachinesApplyTakesEachMachineInTurn(t *testing.T) {
-	tests := []struct {
-		mode       integrations.ApplyMode
-		wantEvents []string
-		wantCalls  []string
-	}{
-		{
-			mode: integrations.ApplyDeploy,
-			wantEvents: []string{
-				"148ed193b95689 updating: Updating machine 148ed193b95689",
-				"148ed193b95689 started done: Machine 148ed193b95689 updated successfully!",
-				"6e82933c2d2e87 updating: Updating machine 6e82933c2d2e87",
-				"6e82933c2d2e87 started done: Machine 6e82933c2d2e87 updated successfully!",
-			},
-			wantCalls: []string{"/v1/apps/hotdash-app/machines/148ed193b95689", "/v1/apps/hotdash-app/machines/6e82933c2d2e87"},
-		},
-		{
-			mode: integrations.ApplyRestart,
-			wantEvents: []string{
-				"148ed193b95689 restarting: Restarting machine 148ed193b95689",
-				"148ed193b95689 started done: Machine 148ed193b95689 restarted successfully!",
-				"6e82933c2d2e87 restarting: Restarting machine 6e82933c2d2e87",
-				"6e82933c2d2e87 started done: Machine 6e82933c2d2e87 restarted successfully!",
-			},
-			wantCalls: []string{"/v1/apps/hotdash-app/machines/148ed193b95689/restart", "/v1/apps/hotdash-app/machines/6e82933c2d2e87/restart"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.mode.String(), func(t *testing.T) {
-			f := newFakeMachinesAPI(t)
-			m := machinesFor(t, f)
-			if err := m.SetSecrets(t.Context(), fakeAppName, map[string]string{"PUBLER_LIVE": "true"}, true, nil); err != nil {
-				t.Fatal(err)
-			}
-			var ev machinesEvents
-			if err := m.Apply(t.Context(), fakeAppName, tt.mode, ev.progress); err != nil {
-				t.Fatal(err)
-			}
-			if got := ev.lines(); !slices.Equal(got, tt.wantEvents) {
-				t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.wantEvents, "\n"))
-			}
-			var calls []string
-			for _, r := range f.recorded(http.MethodPost, "/machines/") {
-				calls = append(calls, r.Path)
-			}
-			if !slices.Equal(calls, tt.wantCalls) {
-				t.Errorf("calls = %v, want %v", calls, tt.wantCalls)
-			}
-			for id, ups := range machineUpdates(t, f) {
-				if !sameJSON(t, ups[0].Config, []byte(fakeAPIConfig)) {
-					t.Errorf("machine %s: config changed on the way:\n%s", id, ups[0].Config)
-				}
-			}
-			ms, err := m.Machines(t.Context(), fakeAppName)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, mc := range ms {
-				if mc.State != "started" {
-					t.Errorf("machine %s is %s after the %s", mc.ID, mc.State, tt.mode)
-				}
-			}
-		})
-	}
-}
-
-func TestMachinesDeployWithoutAKnownVersionSaysSo(t *testing.T) {
-	f := newFakeMachinesAPI(t)
-	var ev machinesEvents
-	if err := machinesFor(t, f).Apply(t.Context(), fakeAppName, integrations.ApplyDeploy, ev.progress); err != nil {
-		t.Fatal(err)
-	}
-	for id, ups := range machineUpdates(t, f) {
-		if ups[0].MinSecretsVersion != nil {
-			t.Errorf("machine %s: min_secrets_version %d sent, but no write told the console a version", id, *ups[0].MinSecretsVersion)
-		}
-	}
-	if first := ev.lines()[0]; !strings.Contains(first, "secrets version unknown") {
-		t.Errorf("first event %q does not say the version is unknown", first)
-	}
-}
-
-func TestMachinesApplyStopsAtTheFirstMachineThatDoesNotSettle(t *testing.T) {
-	const syd = "9080e6d2a93548"
-	tests := []struct {
-		name       string
-		mode       integrations.ApplyMode
-		fake       func(*fakeMachinesAPI)
-		opts       func(*MachinesOptions)
-		cancelOn   string // cancel the apply when an event contains this
-		wantErr    []string
-		wantEvents []string
-	}{
-		{
-			name:    "deploy: the second machine fails",
-			mode:    integrations.ApplyDeploy,
-			fake:    func(f *fakeMachinesAPI) { f.failNext(fakeMachineORD) },
-			wantErr: []string{"deploy stopped at machine 2 of 3", "machine 6e82933c2d2e87 (ord) failed", "health check servicecheck-00-http-3000 critical", "connection refused"},
-			wantEvents: []string{
-				"148ed193b95689 updating: Updating machine 148ed193b95689",
-				"148ed193b95689 started done: Machine 148ed193b95689 updated successfully!",
-				"6e82933c2d2e87 updating: Updating machine 6e82933c2d2e87",
-				"6e82933c2d2e87 failed done err: machine 6e82933c2d2e87 (ord) failed: health check servicecheck-00-http-3000 critical: dial tcp 172.19.0.2:3000: connect: connection refused",
-			},
-		},
-		{
-			name:    "restart: the second machine fails",
-			mode:    integrations.ApplyRestart,
-			fake:    func(f *fakeMachinesAPI) { f.failNext(fakeMachineORD) },
-			wantErr: []string{"restart stopped at machine 2 of 3", "machine 6e82933c2d2e87 (ord) failed"},
-			wantEvents: []string{
-				"148ed193b95689 restarting: Restarting machine 148ed193b95689",
-				"148ed193b95689 started done: Machine 148ed193b95689 restarted successfully!",
-				"6e82933c2d2e87 restarting: Restarting machine 6e82933c2d2e87",
-				"6e82933c2d2e87 failed done err: machine 6e82933c2d2e87 (ord) failed: health check servicecheck-00-http-3000 critical: dial tcp 172.19.0.2:3000: connect: connection refused",
-			},
-		},
-		{
-			name:    "a machine slower than MachineWait",
-			mode:    integrations.ApplyRestart,
-			fake:    func(f *fakeMachinesAPI) { f.settle = time.Hour },
-			opts:    func(o *MachinesOptions) { o.MachineWait = 50 * time.Millisecond },
-			wantErr: []string{"restart stopped at machine 1 of 3", "machine 148ed193b95689 (iad) is still restarting after 50ms"},
-			wantEvents: []string{
-				"148ed193b95689 restarting: Restarting machine 148ed193b95689",
-				"148ed193b95689 restarting done err: machine 148ed193b95689 (iad) is still restarting after 50ms",
-			},
-		},
-		{
-			name:     "the operator cancels",
-			mode:     integrations.ApplyDeploy,
-			fake:     func(f *fakeMachinesAPI) { f.settle = time.Hour },
-			cancelOn: "Updating machine 148ed193b95689",
-			wantErr:  []string{"deploy stopped at machine 1 of 3", "the console stopped watching", "Fly finishes what it started"},
-			wantEvents: []string{
-				"148ed193b95689 updating: Updating machine 148ed193b95689",
-				"148ed193b95689 updating done err: machine 148ed193b95689 (iad) was left updating: the console stopped watching (context canceled); Fly finishes what it started",
-			},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeMachinesAPI(t, func(f *fakeMachinesAPI) {
-				f.addMachine(fakeAppName, syd, "syd", "started")
-				tt.fake(f)
-			})
-			opts := []func(*MachinesOptions){}
-			if tt.opts != nil {
-				opts = append(opts, tt.opts)
-			}
-			m := machinesFor(t, f, opts...)
-			if err := m.SetSecrets(t.Context(), fakeAppName, map[string]string{"PUBLER_LIVE": "true"}, true, nil); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			var ev machinesEvents
-			progress := func(e integrations.MachineEvent) {
-				ev.progress(e)
-				if tt.cancelOn != "" && strings.Contains(e.Message, tt.cancelOn) {
-					go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-				}
-			}
-			err := m.Apply(ctx, fakeAppName, tt.mode, progress)
-			if err == nil {
-				t.Fatal("the apply succeeded")
-			}
-			for _, want := range tt.wantErr {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not say %q", err, want)
-				}
-			}
-			if got := ev.lines(); !slices.Equal(got, tt.wantEvents) {
-				t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.wantEvents, "\n"))
-			}
-			if calls := f.recorded(http.MethodPost, syd); len(calls) != 0 {
-				t.Errorf("the apply went on to machine %s after the failure: %+v", syd, calls)
-			}
-		})
-	}
-}
-
-func TestMachinesApplyLeavesStoppedMachinesStopped(t *testing.T) {
-	const ams = "3d8d9e1f2a3b4c"
-	tests := []struct {
-		mode      integrations.ApplyMode
-		wantEvent string
-		check     func(t *testing.T, f *fakeMachinesAPI)
-	}{
-		{
-			mode:      integrations.ApplyDeploy,
-			wantEvent: "3d8d9e1f2a3b4c stopped done: Machine 3d8d9e1f2a3b4c updated successfully! (stopped: it takes the new secrets when it next starts)",
-			check: func(t *testing.T, f *fakeMachinesAPI) {
-				ups := machineUpdates(t, f)
-				if len(ups[ams]) != 1 || !ups[ams][0].SkipLaunch {
-					t.Errorf("stopped machine updates = %+v, want one with skip_launch", ups[ams])
-				}
-				if ups[fakeMachineIAD][0].SkipLaunch {
-					t.Error("a started machine was updated with skip_launch")
-				}
-			},
-		},
-		{
-			mode:      integrations.ApplyRestart,
-			wantEvent: "3d8d9e1f2a3b4c stopped done: Machine 3d8d9e1f2a3b4c is stopped: not restarted",
-			check: func(t *testing.T, f *fakeMachinesAPI) {
-				if calls := f.recorded(http.MethodPost, ams); len(calls) != 0 {
-					t.Errorf("the stopped machine was called: %+v", calls)
-				}
-			},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.mode.String(), func(t *testing.T) {
-			f := newFakeMachinesAPI(t, func(f *fakeMachinesAPI) { f.addMachine(fakeAppName, ams, "ams", "stopped") })
-			m := machinesFor(t, f)
-			var ev machinesEvents
-			if err := m.Apply(t.Context(), fakeAppName, tt.mode, ev.progress); err != nil {
-				t.Fatal(err)
-			}
-			if got := ev.lines(); got[len(got)-1] != tt.wantEvent {
-				t.Errorf("last event %q, want %q", got[len(got)-1], tt.wantEvent)
-			}
-			tt.check(t, f)
-			ms, err := m.Machines(t.Context(), fakeAppName)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st := ms[2].State; st != "stopped" {
-				t.Errorf("the stopped machine is %s after the %s", st, tt.mode)
-			}
-		})
-	}
-}
-
-func TestMachinesListsMachines(t *testing.T) {
-	f := newFakeMachinesAPI(t, func(f *fakeMachinesAPI) { f.addMachine(fakeAppName, "3d8d9e1f2a3b4c", "ams", "stopped") })
-	got, err := machinesFor(t, f).Machines(t.Context(), fakeAppName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []integrations.Machine{
-		{ID: fakeMachineIAD, Name: "hotdash-app-iad-1", State: "started", Region: "iad", Version: "v7", Checks: "1/1 passing"},
-		{ID: fakeMachineORD, Name: "hotdash-app-ord-2", State: "started", Region: "ord", Version: "v7", Checks: "1/1 passing"},
-		{ID: "3d8d9e1f2a3b4c", Name: "hotdash-app-ams-3", State: "stopped", Region: "ams", Version: "v7", Checks: "0/1 passing"},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("machines:\n%+v\nwant:\n%+v", got, want)
 	}
 }
 
@@ -529,7 +261,7 @@ func TestMachinesErrorsTellTheOperatorWhatToDo(t *testing.T) {
 			return m.SetSecrets(ctx, app, map[string]string{"PUBLER_LIVE": "true"}, true, nil)
 		}},
 		{"apply", func(ctx context.Context, m *Machines, app string) error {
-			return m.Apply(ctx, app, integrations.ApplyRestart, nil)
+			return m.Apply(ctx, app, integrations.ApplyDeploy, nil)
 		}},
 	}
 	tests := []struct {
@@ -542,7 +274,7 @@ func TestMachinesErrorsTellTheOperatorWhatToDo(t *testing.T) {
 		{
 			name:  "bad token",
 			token: "fo1_expired_token_abcdef",
-			app:   fakeAppName,
+			app:   machinesfake.AppName,
 			want:  "Fly Machines API: 401 unauthorized: check FLY_ACCESS_TOKEN",
 		},
 		{
@@ -555,7 +287,7 @@ func TestMachinesErrorsTellTheOperatorWhatToDo(t *testing.T) {
 	for _, tt := range tests {
 		for _, c := range calls {
 			t.Run(tt.name+"/"+c.name, func(t *testing.T) {
-				f := newFakeMachinesAPI(t)
+				f := machinesfake.New(t)
 				m := machinesFor(t, f, func(o *MachinesOptions) {
 					if tt.token != "" {
 						o.Token = tt.token
@@ -568,7 +300,7 @@ func TestMachinesErrorsTellTheOperatorWhatToDo(t *testing.T) {
 				if got := errors.Is(err, integrations.ErrNotFound); got != tt.wantNotFound {
 					t.Errorf("errors.Is(err, ErrNotFound) = %v, want %v", got, tt.wantNotFound)
 				}
-				if n := len(f.all()); n != 1 {
+				if n := len(f.All()); n != 1 {
 					t.Errorf("%d requests: a %s is not worth retrying", n, tt.name)
 				}
 			})
@@ -579,7 +311,7 @@ func TestMachinesErrorsTellTheOperatorWhatToDo(t *testing.T) {
 func TestMachinesNeverShowTheToken(t *testing.T) {
 	echo := func(code int) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			fakeAPIError(w, code, "bad credentials: "+r.Header.Get("Authorization"))
+			machinesfake.WriteError(w, code, "bad credentials: "+r.Header.Get("Authorization"))
 		}
 	}
 	tests := []struct {
@@ -601,7 +333,7 @@ func TestMachinesNeverShowTheToken(t *testing.T) {
 				base = srv.URL
 			}
 			m := NewMachines(MachinesOptions{BaseURL: base + "/v1", LogsURL: base, Token: tt.token, Retries: -1})
-			_, err := m.Secrets(t.Context(), fakeAppName)
+			_, err := m.Secrets(t.Context(), machinesfake.AppName)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -609,7 +341,7 @@ func TestMachinesNeverShowTheToken(t *testing.T) {
 			if strings.Contains(err.Error(), bare) {
 				t.Errorf("the token is in the error: %q", err)
 			}
-			logErr := m.StreamLogs(t.Context(), fakeAppName, func([]integrations.LogLine) {})
+			logErr := m.StreamLogs(t.Context(), machinesfake.AppName, func([]integrations.LogLine) {})
 			if logErr == nil || strings.Contains(logErr.Error(), bare) {
 				t.Errorf("log stream error %v: want one without the token", logErr)
 			}
@@ -631,7 +363,7 @@ func TestMachinesRetries(t *testing.T) {
 			name:   "429 then 503, then success",
 			faults: []int{http.StatusTooManyRequests, http.StatusServiceUnavailable},
 			call: func(ctx context.Context, m *Machines) error {
-				_, err := m.Secrets(ctx, fakeAppName)
+				_, err := m.Secrets(ctx, machinesfake.AppName)
 				return err
 			},
 			path:       "/secrets",
@@ -639,9 +371,9 @@ func TestMachinesRetries(t *testing.T) {
 		},
 		{
 			name:   "a dropped connection, then success",
-			faults: []int{fakeAPIDrop},
+			faults: []int{machinesfake.Drop},
 			call: func(ctx context.Context, m *Machines) error {
-				return m.SetSecrets(ctx, fakeAppName, map[string]string{"PUBLER_LIVE": "true"}, true, nil)
+				return m.SetSecrets(ctx, machinesfake.AppName, map[string]string{"PUBLER_LIVE": "true"}, true, nil)
 			},
 			path:       "/secrets",
 			wantStatus: []int{0, 200},
@@ -651,7 +383,7 @@ func TestMachinesRetries(t *testing.T) {
 			faults:  []int{503, 503, 503, 503, 503},
 			retries: 2,
 			call: func(ctx context.Context, m *Machines) error {
-				_, err := m.Machines(ctx, fakeAppName)
+				_, err := m.Machines(ctx, machinesfake.AppName)
 				return err
 			},
 			path:       "/machines",
@@ -662,7 +394,7 @@ func TestMachinesRetries(t *testing.T) {
 			name:   "a 400 is not retried",
 			faults: []int{http.StatusBadRequest},
 			call: func(ctx context.Context, m *Machines) error {
-				return m.UnsetSecrets(ctx, fakeAppName, []string{"PUBLER_LIVE"}, true, nil)
+				return m.UnsetSecrets(ctx, machinesfake.AppName, []string{"PUBLER_LIVE"}, true, nil)
 			},
 			path:       "/secrets",
 			wantErr:    "Fly Machines API: POST /v1/apps/hotdash-app/secrets: 400 bad request: bad request",
@@ -671,8 +403,8 @@ func TestMachinesRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeMachinesAPI(t)
-			f.inject(tt.faults...)
+			f := machinesfake.New(t)
+			f.Inject(tt.faults...)
 			m := machinesFor(t, f, func(o *MachinesOptions) { o.Retries = tt.retries })
 			err := tt.call(t.Context(), m)
 			switch {
@@ -682,7 +414,7 @@ func TestMachinesRetries(t *testing.T) {
 				t.Fatalf("error = %v, want %q", err, tt.wantErr)
 			}
 			var got []int
-			for _, r := range f.all() {
+			for _, r := range f.All() {
 				if strings.HasSuffix(r.Path, tt.path) {
 					got = append(got, r.Status)
 				}
@@ -696,11 +428,11 @@ func TestMachinesRetries(t *testing.T) {
 
 func TestMachinesBackoffGrowsAndStopsOnCancel(t *testing.T) {
 	t.Run("exponential", func(t *testing.T) {
-		f := newFakeMachinesAPI(t)
-		f.inject(503, 503)
+		f := machinesfake.New(t)
+		f.Inject(503, 503)
 		m := machinesFor(t, f, func(o *MachinesOptions) { o.BaseBackoff = 20 * time.Millisecond })
 		start := time.Now()
-		if _, err := m.Secrets(t.Context(), fakeAppName); err != nil {
+		if _, err := m.Secrets(t.Context(), machinesfake.AppName); err != nil {
 			t.Fatal(err)
 		}
 		// At least half of 20ms, then half of 40ms.
@@ -709,13 +441,13 @@ func TestMachinesBackoffGrowsAndStopsOnCancel(t *testing.T) {
 		}
 	})
 	t.Run("cancelled while waiting", func(t *testing.T) {
-		f := newFakeMachinesAPI(t)
-		f.inject(503)
+		f := machinesfake.New(t)
+		f.Inject(503)
 		m := machinesFor(t, f, func(o *MachinesOptions) { o.BaseBackoff = time.Hour })
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err := m.Secrets(ctx, fakeAppName)
+		_, err := m.Secrets(ctx, machinesfake.AppName)
 		if err == nil || !strings.Contains(err.Error(), "503") {
 			t.Errorf("error = %v, want the 503", err)
 		}
@@ -734,30 +466,33 @@ func TestMachinesBackoffGrowsAndStopsOnCancel(t *testing.T) {
 
 func TestMachinesRateBudget(t *testing.T) {
 	t.Run("respected, the API never says 429", func(t *testing.T) {
-		f := newFakeMachinesAPI(t)
+		f := machinesfake.New(t)
 		m := machinesFor(t, f, func(o *MachinesOptions) { o.Retries = -1 }) // a 429 would fail the apply
 		for i := range 4 {
-			mode := []integrations.ApplyMode{integrations.ApplyRestart, integrations.ApplyDeploy}[i%2]
-			if err := m.Apply(t.Context(), fakeAppName, mode, nil); err != nil {
+			if err := m.Apply(t.Context(), machinesfake.AppName, integrations.ApplyDeploy, nil); err != nil {
 				t.Fatalf("apply %d: %v", i+1, err)
 			}
 		}
-		if n := f.rateLimited(); n != 0 {
+		if n := f.RateLimited(); n != 0 {
 			t.Errorf("the fake answered 429 %d times", n)
 		}
-		if polls := len(f.recorded(http.MethodGet, "/machines/"+fakeMachineIAD)); polls <= f.burst {
-			t.Errorf("only %d polls of one machine: the budget was not exercised", polls)
+		if polls := len(f.Recorded(http.MethodGet, "/machines/"+machinesfake.MachineIAD)); polls <= f.Burst {
+			t.Errorf("only %d reads of one machine: the budget was not exercised", polls)
 		}
 	})
 	t.Run("ignored, the API says 429", func(t *testing.T) {
-		// One call a second past the burst of 3, and a machine that takes
-		// 200ms: a fourth poll within 200ms is over the limit.
-		f := newFakeMachinesAPI(t, func(f *fakeMachinesAPI) { f.every, f.settle = time.Second, 200*time.Millisecond })
+		// One call a second past the burst of 3, and a health check that
+		// stays critical: the fourth read of the machine within a second
+		// is over the limit.
+		f := machinesfake.New(t, func(f *machinesfake.API) {
+			f.Every = time.Second
+			f.StayCritical(machinesfake.MachineIAD)
+		})
 		m := machinesFor(t, f, func(o *MachinesOptions) {
 			o.Retries = -1
 			o.PerMachineInterval = time.Nanosecond
 		})
-		err := m.Apply(t.Context(), fakeAppName, integrations.ApplyRestart, nil)
+		err := m.Apply(t.Context(), machinesfake.AppName, integrations.ApplyDeploy, nil)
 		if err == nil || !strings.Contains(err.Error(), "429 too many requests: rate limit exceeded") {
 			t.Errorf("error = %v, want the fake's 429", err)
 		}
@@ -790,11 +525,11 @@ func TestMachinesRateBudget(t *testing.T) {
 }
 
 func TestMachinesStreamLogsFollowsNextToken(t *testing.T) {
-	f := newFakeMachinesAPI(t)
+	f := machinesfake.New(t)
 	at := time.Date(2025, 10, 20, 9, 0, 0, 123456789, time.UTC)
-	f.addLog(fakeAppName, at, "info", fakeMachineIAD, "[idea-pool] source=supabase")
-	f.addLog(fakeAppName, at.Add(time.Second), "error", fakeMachineIAD, "\x1b[31m[publer] Rate limit reached\x1b[0m")
-	f.addLog(fakeAppName, at.Add(2*time.Second), "warn", fakeMachineORD, "[publer-adapter] slow answer")
+	f.AddLog(machinesfake.AppName, at, "info", machinesfake.MachineIAD, "[idea-pool] source=supabase")
+	f.AddLog(machinesfake.AppName, at.Add(time.Second), "error", machinesfake.MachineIAD, "\x1b[31m[publer] Rate limit reached\x1b[0m")
+	f.AddLog(machinesfake.AppName, at.Add(2*time.Second), "warn", machinesfake.MachineORD, "[publer-adapter] slow answer")
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -802,7 +537,7 @@ func TestMachinesStreamLogsFollowsNextToken(t *testing.T) {
 	done := make(chan error, 1)
 	m := machinesFor(t, f)
 	go func() {
-		done <- m.StreamLogs(ctx, fakeAppName, func(b []integrations.LogLine) { batches <- slices.Clone(b) })
+		done <- m.StreamLogs(ctx, machinesfake.AppName, func(b []integrations.LogLine) { batches <- slices.Clone(b) })
 	}()
 	var got [][]integrations.LogLine
 	receive := func(n int) {
@@ -817,7 +552,7 @@ func TestMachinesStreamLogsFollowsNextToken(t *testing.T) {
 		}
 	}
 	receive(2)
-	f.addLog(fakeAppName, at.Add(3*time.Second), "info", fakeMachineIAD, "[publer-adapter] Using real Publer API (production mode)")
+	f.AddLog(machinesfake.AppName, at.Add(3*time.Second), "info", machinesfake.MachineIAD, "[publer-adapter] Using real Publer API (production mode)")
 	receive(1)
 	cancel()
 	if err := <-done; err != nil {
@@ -832,7 +567,7 @@ func TestMachinesStreamLogsFollowsNextToken(t *testing.T) {
 		t.Errorf("batch sizes = %v, want %v (pages of 2)", sizes, want)
 	}
 	second := got[0][1]
-	want := integrations.LogLine{Time: at.Add(time.Second), Level: integrations.LevelError, Instance: fakeMachineIAD, Region: "iad", Message: "[publer] Rate limit reached"}
+	want := integrations.LogLine{Time: at.Add(time.Second), Level: integrations.LevelError, Instance: machinesfake.MachineIAD, Region: "iad", Message: "[publer] Rate limit reached"}
 	if !reflect.DeepEqual(second, want) {
 		t.Errorf("second line = %+v, want %+v (escapes removed, level and time parsed)", second, want)
 	}
@@ -840,7 +575,7 @@ func TestMachinesStreamLogsFollowsNextToken(t *testing.T) {
 		t.Errorf("last line = %q", last)
 	}
 	var tokens []string
-	for _, r := range f.recorded(http.MethodGet, "/api/v1/apps/hotdash-app/logs") {
+	for _, r := range f.Recorded(http.MethodGet, "/api/v1/apps/hotdash-app/logs") {
 		tokens = append(tokens, r.Query)
 	}
 	if len(tokens) < 3 || tokens[0] != "" || tokens[1] != "next_token=tok-2" || !slices.Contains(tokens, "next_token=tok-3") {
@@ -860,15 +595,15 @@ func TestMachinesStreamLogsReturnsPersistentErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeMachinesAPI(t)
-			f.inject(tt.faults...)
+			f := machinesfake.New(t)
+			f.Inject(tt.faults...)
 			m := machinesFor(t, f, func(o *MachinesOptions) {
 				o.Retries = 1
 				if tt.token != "" {
 					o.Token = tt.token
 				}
 			})
-			err := m.StreamLogs(t.Context(), fakeAppName, func([]integrations.LogLine) { t.Error("lines delivered") })
+			err := m.StreamLogs(t.Context(), machinesfake.AppName, func([]integrations.LogLine) { t.Error("lines delivered") })
 			if err == nil || err.Error() != tt.wantErr {
 				t.Errorf("error = %v, want %q", err, tt.wantErr)
 			}
@@ -886,7 +621,7 @@ func TestMachinesDescribe(t *testing.T) {
 		{
 			name: "staged set: the flag shown, the credential masked",
 			op: integrations.Op{
-				Kind: integrations.OpSet, App: fakeAppName, Stage: true,
+				Kind: integrations.OpSet, App: machinesfake.AppName, Stage: true,
 				Values: map[string]string{"IDEA_POOL_SUPABASE_ENABLED": "true", "SUPABASE_SERVICE_KEY": key},
 				Plain:  map[string]bool{"IDEA_POOL_SUPABASE_ENABLED": true},
 			},
@@ -895,37 +630,35 @@ func TestMachinesDescribe(t *testing.T) {
 		{
 			name: "set and deploy",
 			op: integrations.Op{
-				Kind: integrations.OpSet, App: fakeAppName,
+				Kind: integrations.OpSet, App: machinesfake.AppName,
 				Values: map[string]string{"IDEA_POOL_SUPABASE_ENABLED": "false"},
 				Plain:  map[string]bool{"IDEA_POOL_SUPABASE_ENABLED": true},
 			},
 			want: []string{
 				`POST /v1/apps/hotdash-app/secrets {"values":{"IDEA_POOL_SUPABASE_ENABLED":"false"}}`,
-				`POST /v1/apps/hotdash-app/machines/{id} {"config":…,"min_secrets_version":N} (each machine in turn)`,
+				`POST /v1/apps/hotdash-app/machines/{id} {"config":…,"min_secrets_version":N} (each machine in turn, under a lease, until started with every health check passing)`,
 			},
 		},
 		{
 			name: "a flag not marked plain is masked",
 			op: integrations.Op{
-				Kind: integrations.OpSet, App: fakeAppName, Stage: true,
+				Kind: integrations.OpSet, App: machinesfake.AppName, Stage: true,
 				Values: map[string]string{"PUBLER_API_KEY": key},
 			},
 			want: []string{`POST /v1/apps/hotdash-app/secrets {"values":{"PUBLER_API_KEY":"••••••"}}`},
 		},
 		{
 			name: "staged unset: null deletes",
-			op:   integrations.Op{Kind: integrations.OpUnset, App: fakeAppName, Stage: true, Names: []string{"PUBLER_LIVE"}},
+			op:   integrations.Op{Kind: integrations.OpUnset, App: machinesfake.AppName, Stage: true, Names: []string{"PUBLER_LIVE"}},
 			want: []string{`POST /v1/apps/hotdash-app/secrets {"values":{"PUBLER_LIVE":null}}`},
 		},
 		{
-			name: "deploy with no secrets version known",
-			op:   integrations.Op{Kind: integrations.OpApply, App: fakeAppName, Mode: integrations.ApplyDeploy},
-			want: []string{`POST /v1/apps/hotdash-app/machines/{id} {"config":…} (each machine in turn)`},
-		},
-		{
-			name: "restart",
-			op:   integrations.Op{Kind: integrations.OpApply, App: fakeAppName, Mode: integrations.ApplyRestart},
-			want: []string{`POST /v1/apps/hotdash-app/machines/{id}/restart (each machine in turn)`},
+			name: "deploy with no secrets version known: it is learned first, as fly secrets sync does",
+			op:   integrations.Op{Kind: integrations.OpApply, App: machinesfake.AppName, Mode: integrations.ApplyDeploy},
+			want: []string{
+				`POST /v1/apps/hotdash-app/secrets {"values":{"HOTDASH_CONSOLE_SYNC_…":null}} (learns the secrets version, as fly secrets sync does)`,
+				`POST /v1/apps/hotdash-app/machines/{id} {"config":…,"min_secrets_version":N} (each machine in turn, under a lease, until started with every health check passing)`,
+			},
 		},
 	}
 	m := NewMachines(MachinesOptions{Token: "fo1_unused"})
@@ -943,13 +676,13 @@ func TestMachinesDescribe(t *testing.T) {
 }
 
 func TestMachinesDescribeTheDeployWithTheVersionOfTheLastWrite(t *testing.T) {
-	f := newFakeMachinesAPI(t)
+	f := machinesfake.New(t)
 	m := machinesFor(t, f)
-	if err := m.SetSecrets(t.Context(), fakeAppName, map[string]string{"PUBLER_LIVE": "true"}, true, nil); err != nil {
+	if err := m.SetSecrets(t.Context(), machinesfake.AppName, map[string]string{"PUBLER_LIVE": "true"}, true, nil); err != nil {
 		t.Fatal(err)
 	}
-	got := m.Describe(integrations.Op{Kind: integrations.OpApply, App: fakeAppName, Mode: integrations.ApplyDeploy})
-	want := fmt.Sprintf(`POST /v1/apps/hotdash-app/machines/{id} {"config":…,"min_secrets_version":%d} (each machine in turn)`, f.version(fakeAppName))
+	got := m.Describe(integrations.Op{Kind: integrations.OpApply, App: machinesfake.AppName, Mode: integrations.ApplyDeploy})
+	want := fmt.Sprintf(`POST /v1/apps/hotdash-app/machines/{id} {"config":…,"min_secrets_version":%d} (each machine in turn, under a lease, until started with every health check passing)`, f.Version(machinesfake.AppName))
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("Describe = %q, want %q", got, want)
 	}
@@ -962,7 +695,10 @@ func TestMachinesDefaults(t *testing.T) {
 		Timeout: 15 * time.Second, Retries: 4, BaseBackoff: 500 * time.Millisecond,
 		PerMachineInterval: time.Second, MachineWait: 2 * time.Minute, PollInterval: time.Second,
 	}
-	o.Now = nil
+	if o.Book == nil {
+		t.Error("no book for the secrets version")
+	}
+	o.Now, o.Book = nil, nil
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("defaults:\n%+v\nwant:\n%+v", o, want)
 	}

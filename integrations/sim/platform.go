@@ -19,6 +19,7 @@ func (e *Env) Platform() *Platform { return &Platform{e} }
 
 var _ integrations.Platform = (*Platform)(nil)
 var _ integrations.EnvReader = (*Platform)(nil)
+var _ integrations.ApplyReporter = (*Platform)(nil)
 
 func (p *Platform) Name() string { return "sim" }
 
@@ -80,7 +81,7 @@ func (p *Platform) SetSecrets(ctx context.Context, appName string, values map[st
 	if stage {
 		return nil
 	}
-	return p.e.roll(ctx, appName, integrations.ApplyDeploy, progress)
+	return p.deploy(ctx, appName, progress)
 }
 
 // UnsetSecrets removes names; missing names are not an error.
@@ -100,10 +101,12 @@ func (p *Platform) UnsetSecrets(ctx context.Context, appName string, names []str
 	if stage {
 		return nil
 	}
-	return p.e.roll(ctx, appName, integrations.ApplyDeploy, progress)
+	return p.deploy(ctx, appName, progress)
 }
 
-// Apply deploys staged secrets or restarts the machines.
+// Apply deploys staged secrets, one machine at a time, as `fly secrets
+// deploy` does. It succeeds only when every machine is then started,
+// healthy and on the app's secrets version.
 func (p *Platform) Apply(ctx context.Context, appName string, mode integrations.ApplyMode, progress integrations.Progress) error {
 	p.e.mu.Lock()
 	_, err := p.appLocked(appName)
@@ -114,14 +117,52 @@ func (p *Platform) Apply(ctx context.Context, appName string, mode integrations.
 	if err != nil {
 		return err
 	}
-	return p.e.roll(ctx, appName, mode, progress)
+	return p.deploy(ctx, appName, progress)
 }
 
-// roll restarts the machines one at a time, as Fly does. A deploy starts
-// each machine with the current secrets; a restart keeps what it had.
-func (e *Env) roll(ctx context.Context, appName string, mode integrations.ApplyMode, progress integrations.Progress) error {
+// deploy rolls every machine to the current secrets, then verifies them.
+func (p *Platform) deploy(ctx context.Context, appName string, progress integrations.Progress) error {
+	progress, end := p.e.applies.Track(appName, progress)
+	defer end()
+	if err := p.e.roll(ctx, appName, true, progress); err != nil {
+		return err
+	}
+	ms, err := p.Machines(ctx, appName)
+	if err != nil {
+		return &integrations.ApplyError{App: appName, Cause: fmt.Errorf("every machine was updated, but they could not be listed to verify it: %w", err)}
+	}
+	return integrations.VerifyMachines(appName, ms)
+}
+
+// Restart is `fly apps restart APP`: each machine restarts with what it
+// had. It applies no staged secret (a restart sends no secrets version and
+// makes no release); no console step uses it, it stands for an operator's
+// own restart.
+func (p *Platform) Restart(ctx context.Context, appName string, progress integrations.Progress) error {
+	p.e.mu.Lock()
+	_, err := p.appLocked(appName)
+	p.e.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return p.e.roll(ctx, appName, false, progress)
+}
+
+// ApplyProgress is the apply running on app, if one is.
+func (p *Platform) ApplyProgress(app string) (integrations.ApplyProgress, bool) {
+	return p.e.applies.ApplyProgress(app)
+}
+
+// roll takes the machines one at a time, as Fly does. A deploy updates
+// each machine to the current secrets; a restart keeps what it had. It
+// stops at the first machine that fails, saying where each one stands.
+func (e *Env) roll(ctx context.Context, appName string, deploy bool, progress integrations.Progress) error {
 	if progress == nil {
 		progress = func(integrations.MachineEvent) {}
+	}
+	busy, begin, done := "updating", "Updating machine %s", "Machine %s is now in a good state"
+	if !deploy {
+		busy, begin, done = "restarting", "Restarting machine %s", "Machine %s restarted successfully!"
 	}
 	e.mu.Lock()
 	a := e.apps[appName]
@@ -131,18 +172,24 @@ func (e *Env) roll(ctx context.Context, appName string, mode integrations.ApplyM
 	e.faults.MachineFails = false
 	restart := e.o.RestartTime
 	e.mu.Unlock()
+	standings := make([]integrations.MachineStanding, len(ids))
+	for i, m := range ids {
+		standings[i] = integrations.MachineStanding{Machine: m.id, Region: m.region}
+	}
+	of := len(ids)
 	for i, m := range ids {
 		e.mu.Lock()
-		m.state = "restarting"
-		e.logLocked(a, m, "[info]Restarting machine "+m.id)
+		m.state = busy
+		e.logLocked(a, m, "[info]"+fmt.Sprintf(begin, m.id))
 		e.mu.Unlock()
-		progress(integrations.MachineEvent{Machine: m.id, State: "restarting", Message: "Restarting machine " + m.id})
+		progress(integrations.MachineEvent{Machine: m.id, Region: m.region, State: busy, Message: fmt.Sprintf(begin, m.id), Of: of})
 		select {
 		case <-ctx.Done():
 			e.mu.Lock()
 			m.state = "started" // Fly finishes what it started; the caller stopped watching
 			e.mu.Unlock()
-			return ctx.Err()
+			standings[i].Stand, standings[i].Detail = integrations.StandUnverified, "left "+busy+": the console stopped watching"
+			return &integrations.ApplyError{App: appName, Cause: ctx.Err(), Machines: standings}
 		case <-time.After(restart):
 		}
 		e.mu.Lock()
@@ -152,17 +199,19 @@ func (e *Env) roll(ctx context.Context, appName string, mode integrations.ApplyM
 			e.logLocked(a, m, "[error]"+msg)
 			e.mu.Unlock()
 			err := fmt.Errorf("%s", msg)
-			progress(integrations.MachineEvent{Machine: m.id, State: "failed", Message: msg, Err: err, Done: true})
-			return err
+			progress(integrations.MachineEvent{Machine: m.id, Region: m.region, State: "failed", Message: msg, Err: err, Done: true, Of: of})
+			standings[i].Stand, standings[i].Detail = integrations.StandFailed, "failed: health check servicecheck-00-http-3000 critical"
+			return &integrations.ApplyError{App: appName, Cause: err, Machines: standings}
 		}
 		m.state = "started"
-		if mode == integrations.ApplyDeploy {
+		if deploy {
 			m.env = a.values()
 			m.version = a.version
 		}
 		e.startupLogsLocked(a, m)
 		e.mu.Unlock()
-		progress(integrations.MachineEvent{Machine: m.id, State: "started", Message: "Machine " + m.id + " restarted successfully!", Done: true})
+		standings[i].Stand = integrations.StandDone
+		progress(integrations.MachineEvent{Machine: m.id, Region: m.region, State: "started", Message: fmt.Sprintf(done, m.id), Done: true, Of: of})
 	}
 	return nil
 }
@@ -180,14 +229,18 @@ func (p *Platform) Machines(ctx context.Context, appName string) ([]integrations
 	}
 	out := make([]integrations.Machine, len(a.machines))
 	for i, m := range a.machines {
-		checks := "1/1 passing"
-		if m.state != "started" {
-			checks = "0/1 passing"
-		}
-		out[i] = integrations.Machine{
+		mc := integrations.Machine{
 			ID: m.id, Name: fmt.Sprintf("%s-%d", m.region, i+1), State: m.state, Region: m.region,
-			Version: fmt.Sprintf("v%d", m.version), Checks: checks,
+			Version: fmt.Sprintf("v%d", m.version), Checks: "1/1 passing", Passing: 1, Total: 1, Current: integrations.Current,
 		}
+		if m.state != "started" {
+			mc.Checks, mc.Passing = "0/1 passing", 0
+			mc.Trouble = "servicecheck-00-http-3000 critical: machine is " + m.state
+		}
+		if m.version < a.version {
+			mc.Current = integrations.Behind
+		}
+		out[i] = mc
 	}
 	return out, nil
 }

@@ -76,6 +76,8 @@ type Env struct {
 	urls    map[string]string // "app:hotdash-app", "chatwoot", "supabase", "publer"
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	// applies follows the applies under way, for the panes.
+	applies integrations.ApplyBoard
 }
 
 type app struct {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -115,7 +116,8 @@ func TestAFlagChangesNothingUntilApplied(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 4 || events[0].State != "restarting" || events[1].State != "started" || !events[3].Done {
+	if len(events) != 4 || events[0].State != "updating" || events[1].State != "started" || !events[3].Done ||
+		events[0].Region == "" || events[0].Of != 2 {
 		t.Errorf("apply progress: %+v", events)
 	}
 	if st := secretStatus(t, p, ProdApp, FlagSupabase); st != integrations.SecretDeployed {
@@ -136,7 +138,7 @@ func TestARestartDoesNotApplyStagedSecrets(t *testing.T) {
 	p := e.Platform()
 	ctx := context.Background()
 	_ = p.SetSecrets(ctx, ProdApp, map[string]string{FlagSupabase: "true"}, true, nil)
-	if err := p.Apply(ctx, ProdApp, integrations.ApplyRestart, nil); err != nil {
+	if err := p.Restart(ctx, ProdApp, nil); err != nil {
 		t.Fatal(err)
 	}
 	if r := source(t, prod, ideaPool); r.Source != integrations.SourceMock {
@@ -155,7 +157,7 @@ func TestMachinesPassThroughRestarting(t *testing.T) {
 	p := e.Platform()
 	ctx := context.Background()
 	done := make(chan error)
-	go func() { done <- p.Apply(ctx, DevApp, integrations.ApplyRestart, nil) }()
+	go func() { done <- p.Restart(ctx, DevApp, nil) }()
 	deadline := time.Now().Add(2 * time.Second)
 	sawRestarting := false
 	for !sawRestarting && time.Now().Before(deadline) {
@@ -192,6 +194,14 @@ func TestMachineFailureLeavesAFailedMachineAndAnError(t *testing.T) {
 	ms, _ := p.Machines(context.Background(), ProdApp)
 	if ms[0].State != "started" || ms[1].State != "failed" {
 		t.Errorf("states %s %s", ms[0].State, ms[1].State)
+	}
+	// The error says where each machine stands, and so do the machines.
+	var ae *integrations.ApplyError
+	if !errors.As(err, &ae) || len(ae.Machines) != 2 || ae.Machines[0].Stand != integrations.StandDone || ae.Machines[1].Stand != integrations.StandFailed {
+		t.Errorf("apply error %v: want the first machine done and the second failed", err)
+	}
+	if verr := integrations.VerifyMachines(ProdApp, ms); verr == nil || !strings.Contains(verr.Error(), ms[1].ID+" ("+ms[1].Region+") failed") {
+		t.Errorf("VerifyMachines = %v, want the failed machine named", verr)
 	}
 	// The fault is one-shot: a retry brings the machine back.
 	if err := p.Apply(context.Background(), ProdApp, integrations.ApplyDeploy, nil); err != nil {

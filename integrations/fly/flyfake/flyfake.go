@@ -48,13 +48,34 @@ type State struct {
 	// Stdin records what each `NAME=-` read, by secret name, for tests
 	// that check values never reach the command line.
 	Stdin map[string]string `json:"stdin"`
+	// Progress is how secrets deploy reports each machine: "" today's
+	// flyctl (`✔ [1/2] Machine <id> is now in a good state`), "old" the
+	// format before mid-2024 (`[1/2] Machine <id> [app] update finished:
+	// success`).
+	Progress string `json:"progress,omitempty"`
+	// Critical names machines whose health check stays critical after an
+	// update: secrets deploy fails at the first of them and skips the rest.
+	Critical map[string]bool `json:"critical,omitempty"`
+	// Exit makes a command exit with this code and no Error: line, by
+	// command: 126 is flyctl's own deadline, 127 an interrupt.
+	Exit map[string]int `json:"exit,omitempty"`
+	// Quiet makes the app log nothing: `fly logs --no-tail` then waits
+	// for a first line forever, as flyctl does.
+	Quiet bool `json:"quiet,omitempty"`
+	// MachinesUnreadable makes secrets list say Staged for every secret,
+	// as flyctl does when it cannot read the machines or releases.
+	MachinesUnreadable bool `json:"machines_unreadable,omitempty"`
 }
 
 // App is one Fly app.
 type App struct {
-	Secrets  map[string]*Secret `json:"secrets"`
-	Version  int                `json:"version"`
-	Machines []*Machine         `json:"machines"`
+	Secrets map[string]*Secret `json:"secrets"`
+	// Version is the secrets version, bumped by every set or unset.
+	Version int `json:"version"`
+	// Release is the app's release: a deploy makes one, staging and a
+	// restart do not.
+	Release  int        `json:"release"`
+	Machines []*Machine `json:"machines"`
 }
 
 // Secret is a secret with its value (which flyctl never shows).
@@ -70,15 +91,21 @@ type Machine struct {
 	ID      string            `json:"id"`
 	Region  string            `json:"region"`
 	State   string            `json:"state"`
-	Version int               `json:"version"`
+	Version int               `json:"version"` // secrets version it runs
+	Release int               `json:"release"` // release it runs
 	Env     map[string]string `json:"env"`
+	// Critical is a health check failing since the last update.
+	Critical bool `json:"critical,omitempty"`
+	// Group is config.metadata.fly_process_group: "app", or
+	// "fly_app_console" for a `fly console` machine.
+	Group string `json:"group,omitempty"`
 }
 
 // NewState is two HotDash apps with credentials set and every flag off.
 func NewState() *State {
 	s := &State{Apps: map[string]*App{}, Shape: "current", Fail: map[string]string{}, Stdin: map[string]string{}}
 	for i, name := range []string{"hotdash-app", "hotdash-app-dev"} {
-		a := &App{Secrets: map[string]*Secret{}, Version: 1}
+		a := &App{Secrets: map[string]*Secret{}, Version: 1, Release: 1}
 		for k, v := range map[string]string{
 			"SUPABASE_URL": "https://hotdash.supabase.co", "SUPABASE_SERVICE_KEY": "sb_service_fake_0123456789",
 			"PUBLER_API_KEY": "pub_fake_0123456789", "PUBLER_WORKSPACE_ID": "ws_fake_01",
@@ -87,7 +114,7 @@ func NewState() *State {
 			a.Secrets[k] = &Secret{Value: v, Digest: digest(name, k, v), Version: 1, Created: time.Date(2025, 10, 1, 9, 0, 0, 0, time.UTC)}
 		}
 		for j, region := range []string{"iad", "ord"} {
-			a.Machines = append(a.Machines, &Machine{ID: fmt.Sprintf("%d8d9e1f2b7a48%d", i+3, j), Region: region, State: "started", Version: 1, Env: a.values()})
+			a.Machines = append(a.Machines, &Machine{ID: fmt.Sprintf("%d8d9e1f2b7a48%d", i+3, j), Region: region, State: "started", Version: 1, Release: 1, Env: a.values(), Group: "app"})
 		}
 		s.Apps[name] = a
 	}
@@ -176,7 +203,11 @@ func withState(path string, f func(s *State) (save bool, code int)) int {
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	path := os.Getenv(StateEnv)
 	fail := func(msg string) int {
-		fmt.Fprintf(stderr, "Error: %s\n", msg)
+		prefix := "Error:"
+		if c := os.Getenv("CLICOLOR_FORCE"); c != "" && c != "0" {
+			prefix = "\x1b[1;31mError:\x1b[0m"
+		}
+		fmt.Fprintf(stderr, "%s %s\n", prefix, msg)
 		return 1
 	}
 	if path == "" {
@@ -200,6 +231,9 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if msg, ok := s.Fail[cmd]; ok {
 			return true, fail(msg)
 		}
+		if code, ok := s.Exit[cmd]; ok {
+			return true, code
+		}
 		appName := flags["-a"]
 		if cmd == "apps restart" && len(flags["_"]) > 0 {
 			appName = flags["_"]
@@ -213,20 +247,23 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			if appName == "" {
 				return true, fail("the apps name must be specified with --app or -a")
 			}
-			return true, fail(fmt.Sprintf("Could not find App %q", appName))
+			if cmd == "secrets list" { // read through the Machines API
+				return true, fail("failed to list app secrets: app not found")
+			}
+			return true, fail("failed to get app: Could not find App")
 		}
 		switch cmd {
 		case "secrets list":
 			return true, secretsList(s, a, stdout)
 		case "secrets set":
-			return true, secretsSet(s, appName, a, flags, stdin, stdout, stderr)
+			return true, secretsSet(s, appName, a, flags, stdin, stdout, stderr, fail)
 		case "secrets unset":
 			a.Version++
 			for _, n := range strings.Fields(flags["_"]) {
 				delete(a.Secrets, n)
 			}
 			if flags["--stage"] == "" {
-				return true, deploy(a, appName, stdout)
+				return true, deploy(s, a, appName, stdout, fail)
 			}
 			fmt.Fprintln(stdout, "Secrets have been staged, but not set on VMs. Deploy or update machines in this app for the secrets to take effect.")
 			return true, 0
@@ -234,7 +271,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			if s.LongLine > 0 {
 				fmt.Fprintln(stdout, strings.Repeat("=", s.LongLine))
 			}
-			return true, deploy(a, appName, stdout)
+			return true, deploy(s, a, appName, stdout, fail)
 		case "apps restart":
 			for _, m := range a.Machines {
 				if m.State != "started" {
@@ -336,23 +373,31 @@ func secretsList(s *State, a *App, stdout io.Writer) int {
 	var out []map[string]any
 	for _, n := range names {
 		sec := a.Secrets[n]
-		switch s.Shape {
+		shape := s.Shape
+		if shape == "current" && len(a.Machines) > 100 {
+			shape = "old" // flyctl reads no status above 100 machines
+		}
+		switch shape {
 		case "old":
 			out = append(out, map[string]any{"name": n, "digest": sec.Digest})
 		case "pascal":
 			out = append(out, map[string]any{"Name": n, "Digest": sec.Digest, "CreatedAt": sec.Created.Format(time.RFC3339)})
 		default:
-			have := 0
+			have, own := 0, 0
 			for _, m := range a.Machines {
+				if m.Group == "fly_app_console" {
+					continue
+				}
+				own++
 				if m.Version >= sec.Version {
 					have++
 				}
 			}
 			st := "Deployed"
 			switch {
-			case have == 0:
+			case s.MachinesUnreadable || have == 0:
 				st = "Staged"
-			case have < len(a.Machines):
+			case have < own:
 				st = "Partial"
 			}
 			out = append(out, map[string]any{"name": n, "digest": sec.Digest, "status": st})
@@ -365,7 +410,7 @@ func secretsList(s *State, a *App, stdout io.Writer) int {
 	return 0
 }
 
-func secretsSet(s *State, appName string, a *App, flags map[string]string, stdin io.Reader, stdout, stderr io.Writer) int {
+func secretsSet(s *State, appName string, a *App, flags map[string]string, stdin io.Reader, stdout, stderr io.Writer, fail func(string) int) int {
 	pairs := strings.Fields(flags["_"])
 	if len(pairs) == 0 {
 		fmt.Fprintln(stderr, "Error: requires at least one SECRET=VALUE pair")
@@ -386,18 +431,55 @@ func secretsSet(s *State, appName string, a *App, flags map[string]string, stdin
 		a.Secrets[name] = &Secret{Value: value, Digest: digest(appName, name, value), Version: a.Version, Created: time.Now().UTC()}
 	}
 	if flags["--stage"] == "" {
-		return deploy(a, appName, stdout)
+		return deploy(s, a, appName, stdout, fail)
 	}
 	fmt.Fprintln(stdout, "Secrets have been staged, but not set on VMs. Deploy or update machines in this app for the secrets to take effect.")
 	return 0
 }
 
-func deploy(a *App, appName string, stdout io.Writer) int {
+// deploy makes a release and rolls the app's machines one at a time,
+// printing the progress lines flyctl prints (today's, or the old ones).
+// A machine whose health check stays critical stops it: the machines
+// after it are skipped.
+func deploy(s *State, a *App, appName string, stdout io.Writer, fail func(string) int) int {
+	a.Release++
 	fmt.Fprintf(stdout, "Updating existing machines in '%s' with rolling strategy\n", appName)
-	for i, m := range a.Machines {
-		m.Env, m.Version, m.State = a.values(), a.Version, "started"
-		fmt.Fprintf(stdout, "  [%d/%d] Updating %s [app]\n", i+1, len(a.Machines), m.ID)
-		fmt.Fprintf(stdout, "  [%d/%d] Machine %s [app] update finished: success\n", i+1, len(a.Machines), m.ID)
+	var own []*Machine
+	for _, m := range a.Machines {
+		if m.Group != "fly_app_console" {
+			own = append(own, m)
+		}
+	}
+	for i, m := range own {
+		place := fmt.Sprintf("[%d/%d]", i+1, len(own))
+		if s.Progress == "old" {
+			fmt.Fprintf(stdout, "  %s Updating %s [app]\n", place, m.ID)
+		} else {
+			for _, step := range []string{"Acquiring lease for %s", "Acquired lease for %s", "Updating machine config for %s",
+				"Updated machine config for %s", "Waiting for machine %s to reach a good state", "Checking health of machine %s"} {
+				fmt.Fprintf(stdout, "> %s %s\n", place, fmt.Sprintf(step, m.ID))
+			}
+		}
+		m.Env, m.Version, m.Release, m.State = a.values(), a.Version, a.Release, "started"
+		m.Critical = s.Critical[m.ID]
+		if m.Critical {
+			why := fmt.Sprintf("timeout reached waiting for health checks to pass for machine %s: servicecheck-00-http-3000 critical", m.ID)
+			if s.Progress == "old" {
+				fmt.Fprintf(stdout, "  %s Machine %s [app] update finished: failed\n", place, m.ID)
+			} else {
+				fmt.Fprintf(stdout, "✖ %s Failed: %s\n", place, why)
+				for j := i + 1; j < len(own); j++ {
+					fmt.Fprintf(stdout, "✖ [%d/%d] skipping machine update due to earlier failure\n", j+1, len(own))
+				}
+			}
+			return fail(fmt.Sprintf("failed to update machine %s: %s", m.ID, why))
+		}
+		if s.Progress == "old" {
+			fmt.Fprintf(stdout, "  %s Machine %s [app] update finished: success\n", place, m.ID)
+		} else {
+			fmt.Fprintf(stdout, "✔ %s Machine %s is now in a good state\n", place, m.ID)
+			fmt.Fprintf(stdout, "✔ %s Cleared lease for %s\n", place, m.ID)
+		}
 	}
 	fmt.Fprintf(stdout, "  Finished deploying\n")
 	return 0
@@ -406,17 +488,24 @@ func deploy(a *App, appName string, stdout io.Writer) int {
 func status(a *App, appName string, stdout io.Writer) int {
 	var ms []map[string]any
 	for i, m := range a.Machines {
-		checkStatus := "passing"
-		if m.State != "started" {
-			checkStatus = "critical"
+		checkStatus, output := "passing", "HTTP GET http://172.19.0.2:3000/api/health: 200 OK"
+		switch {
+		case m.State != "started":
+			checkStatus, output = "critical", "machine is "+m.State
+		case m.Critical:
+			checkStatus, output = "critical", "dial tcp 172.19.0.2:3000: connect: connection refused"
+		}
+		group := m.Group
+		if group == "" {
+			group = "app"
 		}
 		ms = append(ms, map[string]any{
 			"id": m.ID, "name": fmt.Sprintf("%s-%d", m.Region, i+1), "state": m.State, "region": m.Region,
-			"checks": []map[string]any{{"name": "servicecheck-00-http-3000", "status": checkStatus, "output": "OK"}},
-			"config": map[string]any{"metadata": map[string]any{"fly_process_group": "app", "fly_release_version": fmt.Sprint(m.Version)}},
+			"checks": []map[string]any{{"name": "servicecheck-00-http-3000", "status": checkStatus, "output": output}},
+			"config": map[string]any{"metadata": map[string]any{"fly_process_group": group, "fly_release_version": fmt.Sprint(m.Release)}},
 		})
 	}
-	printJSON(stdout, map[string]any{"Name": appName, "Status": "deployed", "Deployed": true, "Version": a.Version, "Machines": ms})
+	printJSON(stdout, map[string]any{"Name": appName, "Status": "deployed", "Deployed": true, "Version": a.Release, "Machines": ms})
 	return 0
 }
 
@@ -437,6 +526,9 @@ func logs(path, appName string, noTail bool, stdout io.Writer) int {
 		}
 		a := s.Apps[appName]
 		for _, m := range a.Machines {
+			if s.Quiet {
+				break
+			}
 			n++
 			printJSON(stdout, map[string]any{
 				"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "message": logLine(m, n),
@@ -446,7 +538,7 @@ func logs(path, appName string, noTail bool, stdout io.Writer) int {
 		if s.LogNoise != "" {
 			fmt.Fprintln(stdout, s.LogNoise)
 		}
-		if noTail || n > 2000 {
+		if (noTail && !s.Quiet) || n > 2000 {
 			return 0
 		}
 		time.Sleep(100 * time.Millisecond)
