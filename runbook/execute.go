@@ -136,7 +136,8 @@ func (x *execution) write1(ctx context.Context, op integrations.Op) *outcome {
 		return &outcome{state: Failed, result: "the platform refused the write: " + err.Error()}
 	}
 	flags, after := x.recordDigests(ctx, op)
-	if err := x.journal(ActWriteDone, Record{Commands: cmds, Before: before, After: after, Flags: flags, Result: "ok"}); err != nil {
+	version, _ := x.r.o.Stack.Book.SecretsVersion(op.App)
+	if err := x.journal(ActWriteDone, Record{Commands: cmds, Before: before, After: after, Flags: flags, SecretsVersion: version, Result: "ok"}); err != nil {
 		return &outcome{state: Failed, result: "written, but the journal failed: " + err.Error()}
 	}
 	x.say("set (staged): %s", after)

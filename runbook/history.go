@@ -172,9 +172,11 @@ func LearnDigests(records []Record, book *integrations.DigestBook) {
 	}
 }
 
-// learnDigests records the flag digests rec saw into book.
+// learnDigests records the flag digests rec saw, and the secrets version
+// its write made, into book.
 func (rec *Record) learnDigests(book *integrations.DigestBook) {
 	for name, fd := range rec.Flags {
 		book.Record(rec.App, name, fd.Digest, fd.Value)
 	}
+	book.RecordSecretsVersion(rec.App, rec.SecretsVersion)
 }

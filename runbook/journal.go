@@ -40,6 +40,10 @@ type Record struct {
 	Flags    map[string]FlagDigest `json:"flags,omitempty"`
 	Approver string                `json:"approver,omitempty"`
 	DryRun   bool                  `json:"dry_run,omitempty"`
+	// SecretsVersion is the app's secrets version after the write, on a
+	// platform that versions them (the Machines API): a resumed console
+	// reads and deploys at it.
+	SecretsVersion int64 `json:"secrets_version,omitempty"`
 }
 
 // FlagDigest pairs a flag value with the digest it produced.

@@ -51,31 +51,7 @@ func TestCrashChild(t *testing.T) {
 
 func TestCrashBetweenSetAndApplyResumes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
-	cmd := exec.Command(os.Args[0], "-test.run", "^TestCrashChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "HDC_CRASH_JOURNAL="+path)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	var seen []string
-	for sc.Scan() {
-		seen = append(seen, sc.Text())
-		if sc.Text() == "APPLYING" {
-			break
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	if len(seen) == 0 || seen[len(seen)-1] != "APPLYING" {
-		t.Fatalf("the child never reached the apply:\n%s", strings.Join(seen, "\n"))
-	}
+	killChildAt(t, "TestCrashChild", "APPLYING", "HDC_CRASH_JOURNAL="+path)
 
 	// A new console on the same journal: the lock died with the process.
 	h := newHarnessAt(t, path)
@@ -114,23 +90,41 @@ func digestOf(t *testing.T, path, flag string) string {
 	return ""
 }
 
+// killChildAt runs the test named as a child process with env added,
+// and kills it (-9) once it prints marker.
+func killChildAt(t *testing.T, test, marker string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run", "^"+test+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	var seen []string
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+		if sc.Text() == marker {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if len(seen) == 0 || seen[len(seen)-1] != marker {
+		t.Fatalf("the child never printed %s:\n%s", marker, strings.Join(seen, "\n"))
+	}
+}
+
 // newHarnessAt opens a runner on an existing journal.
 func newHarnessAt(t *testing.T, path string) *harness {
 	t.Helper()
-	st := testStack(t, "healthy")
-	rb := fastRunbook()
-	j, loaded, err := OpenJournal(path, Holder{Operator: "bob", PID: os.Getpid(), Host: "test"}, st.Masker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { j.Close() })
-	hist, err := Replay(rb, path, loaded, false, st.Book)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := NewRunner(Options{Runbook: rb, Stack: st, Journal: j, Operator: "bob", History: hist})
-	t.Cleanup(r.Close)
-	return &harness{t: t, st: st, rb: rb, j: j, r: r, path: path}
+	return harnessOn(t, testStack(t, "healthy"), path, "bob", false)
 }
 
 func TestReplayFlagSetApplyNotConfirmed(t *testing.T) {

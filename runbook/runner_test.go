@@ -38,8 +38,14 @@ func testStack(t *testing.T, scenario string) *connect.Stack {
 		d.Duration = 50 * time.Millisecond
 	}
 	cfg.Watch.CallTimeout.Duration = 3 * time.Second
-	st, err := connect.Build(connect.Options{Config: cfg, Defs: Default().Integrations,
+	return startStack(t, connect.Options{Config: cfg, Defs: Default().Integrations,
 		Sim: sim.Options{Scenario: scenario, Seed: 5, RestartTime: 15 * time.Millisecond, JobTime: 40 * time.Millisecond, LogRate: 40}})
+}
+
+// startStack builds and starts a stack, stopped when the test ends.
+func startStack(t *testing.T, o connect.Options) *connect.Stack {
+	t.Helper()
+	st, err := connect.Build(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +68,15 @@ type harness struct {
 
 func newHarness(t *testing.T, scenario string, dryRun bool) *harness {
 	t.Helper()
-	st := testStack(t, scenario)
+	return harnessOn(t, testStack(t, scenario), filepath.Join(t.TempDir(), "journal.jsonl"), "alice", dryRun)
+}
+
+// harnessOn opens a runner for operator on st, with the journal at path
+// (new or not) replayed.
+func harnessOn(t *testing.T, st *connect.Stack, path, operator string, dryRun bool) *harness {
+	t.Helper()
 	rb := fastRunbook()
-	path := filepath.Join(t.TempDir(), "journal.jsonl")
-	j, loaded, err := OpenJournal(path, Holder{Operator: "alice", PID: os.Getpid(), Host: "test"}, st.Masker)
+	j, loaded, err := OpenJournal(path, Holder{Operator: operator, PID: os.Getpid(), Host: "test"}, st.Masker)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +85,7 @@ func newHarness(t *testing.T, scenario string, dryRun bool) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := NewRunner(Options{Runbook: rb, Stack: st, Journal: j, Operator: "alice", DryRun: dryRun, History: h})
+	r := NewRunner(Options{Runbook: rb, Stack: st, Journal: j, Operator: operator, DryRun: dryRun, History: h})
 	t.Cleanup(r.Close)
 	return &harness{t: t, st: st, rb: rb, j: j, r: r, path: path}
 }
