@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -185,4 +186,23 @@ func TestLiveValueIsReadOnARunningMachine(t *testing.T) {
 	s.waitFor("IDEA_POOL_SUPABASE_ENABLED on hotdash-app (running machine): true")
 	s.press("4", "v")
 	s.waitFor("Chatwoot (Customer Support) has no flag")
+}
+
+// While an apply runs, the panes follow it machine by machine.
+func TestPaneShowsTheApplyMachineByMachine(t *testing.T) {
+	st, rb := testStack(t, "healthy")
+	s := newScreen(t, st, rb, 200, 50)
+	s.waitFor("IDEA_POOL_SUPABASE_ENABLED unset (off)")
+	st.Sim.SetRestartTime(time.Hour) // the first machine stays updating
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Platform.Apply(ctx, sim.ProdApp, integrations.ApplyDeploy, nil) }()
+	ms, err := st.Platform.Machines(context.Background(), sim.ProdApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("apply    ◌ 0/2 machines good · " + ms[0].ID + " (" + ms[0].Region + ") updating")
+	cancel()
+	<-done
+	s.waitUntil("the apply line gone", func(txt string) bool { return !strings.Contains(txt, "machines good") })
 }

@@ -214,3 +214,25 @@ func statusLines(st *Styles, s *integrations.Status, snap *integrations.Snapshot
 	}
 	return lines
 }
+
+// applyLine is the progress of an apply running on app, while one runs:
+// "apply  ◌ 2/4 machines good · 6e82933c2d2e87 (ord) updating".
+func (m *Model) applyLine(app string, compact bool) (string, bool) {
+	rep, ok := m.o.Stack.Platform.(integrations.ApplyReporter)
+	if !ok {
+		return "", false
+	}
+	p, running := rep.ApplyProgress(app)
+	if !running {
+		return "", false
+	}
+	label := fmt.Sprintf("%-9s", "apply")
+	if compact {
+		label = fmt.Sprintf("%-5s", "apply")
+	}
+	style := m.st.Warn
+	if p.Failed > 0 {
+		style = m.st.Bad
+	}
+	return m.st.Label.Render(label) + style.Render("◌ "+p.Line()), true
+}

@@ -260,6 +260,9 @@ func (m *Model) pane(ev *envView, i, w, h int) string {
 		maxDiag = 1
 	}
 	lines := statusLines(st, s, ev.snap, m.now, inner, compact, maxDiag)
+	if l, ok := m.applyLine(ev.env.App, compact); ok {
+		lines = append(lines, fit(l, inner))
+	}
 	lines = append(lines, breachLines(st, s, m.now, compact)...)
 	if l, ok := m.rollbackLine(ev.env.Config.Name, s.Def.ID, compact); ok {
 		lines = append(lines, l)
@@ -306,6 +309,9 @@ func (m *Model) logViewHead() []string {
 	title := st.PaneTitleOn.Render(s.Def.Name) + st.Dim.Render(fmt.Sprintf(" · %s · risk %s", ev.env.App, s.Def.Risk))
 	out = append(out, fit(title, m.width))
 	out = append(out, statusLines(st, s, ev.snap, m.now, m.width, false, 8)...)
+	if l, ok := m.applyLine(ev.env.App, false); ok {
+		out = append(out, fit(l, m.width))
+	}
 	out = append(out, breachLines(st, s, m.now, false)...)
 	if l, ok := m.rollbackLine(ev.env.Config.Name, s.Def.ID, false); ok {
 		out = append(out, fit(l, m.width))
