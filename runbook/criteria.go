@@ -26,7 +26,7 @@ type criterionReq struct {
 // back to mock, put it back, see it live) and the rollback test (flag
 // false, apply, verify mock; then back on and verified live). Both need the
 // integration activated first, and both are confirmed like any write.
-func (r *Runner) RunCriterion(id, by string) (*Prompt, error) {
+func (r *Runner) RunCriterion(id string, by *Seat) (*Prompt, error) {
 	var c *Criterion
 	for i := range r.o.Runbook.Success {
 		if r.o.Runbook.Success[i].ID == id {
@@ -46,13 +46,13 @@ func (r *Runner) RunCriterion(id, by string) (*Prompt, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.mayActLocked(by); err != nil {
+	if err := r.seats.mayAct(by); err != nil {
 		return nil, err
 	}
 	if err := r.idleLocked(); err != nil {
 		return nil, err
 	}
-	p := &Prompt{Kind: KindCriterion, Proceed: "Run the test", DryRun: r.o.DryRun, Step: c.step(), By: by}
+	p := &Prompt{Kind: KindCriterion, Proceed: "Run the test", DryRun: r.o.DryRun, Step: c.step()}
 	p.Title = fmt.Sprintf("Success criterion on %s (%s): %s", env.App, env.Config.Name, c.Text)
 	flag := d.Flag
 	switch c.Check {
@@ -98,20 +98,7 @@ func (r *Runner) RunCriterion(id, by string) (*Prompt, error) {
 			pend.values[f.Key] = r.o.Stack.Getenv(f.FromEnv)
 		}
 	}
-	return r.openPromptLocked(p, pend), nil
-}
-
-// idleLocked says why nothing new can start now, or nil.
-func (r *Runner) idleLocked() error {
-	switch {
-	case r.running != "":
-		return fmt.Errorf("step %s is running: wait for it, or stop it", r.running)
-	case r.prompt != nil:
-		return fmt.Errorf("a confirmation is open: %s", r.prompt.Title)
-	case r.activeRollbackLocked() != nil:
-		return fmt.Errorf("a rollback is under way")
-	}
-	return nil
+	return r.openPromptLocked(p, pend, by), nil
 }
 
 // runCriterion runs a confirmed criterion and journals its result.
@@ -121,9 +108,7 @@ func (r *Runner) runCriterion(req *criterionReq, by string, values map[string]st
 	d := r.o.Runbook.Integration(c.Integration)
 	st := &RollbackStatus{Env: env.Config.Name, App: env.App, IDs: []string{d.ID}, By: by, Phase: "setting", Requested: req.requested, Confirmed: r.o.Now(), Verified: map[string]string{}}
 	r.mu.Lock()
-	r.rbSeq++
-	st.ID = r.rbSeq
-	r.rollbacks = append(r.rollbacks, st)
+	r.rollbacks.add(st)
 	r.criterion = c.ID
 	r.publishLocked()
 	r.mu.Unlock()

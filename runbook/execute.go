@@ -160,9 +160,7 @@ func (x *execution) apply(ctx context.Context, op integrations.Op, cmds []string
 	}
 	x.env.Watcher.Refresh()
 	err := p.Apply(ctx, op.App, op.Mode, progress)
-	x.r.mu.Lock()
-	x.r.lastApply[op.App] = x.r.o.Now()
-	x.r.mu.Unlock()
+	x.r.noteApply(op.App)
 	x.env.Watcher.Refresh()
 	if err != nil {
 		state := x.machineStates(ctx)

@@ -95,21 +95,24 @@ url = "` + dev.URL + `"
 	hist, _ := Replay(rb, path, loaded, false, st.Book)
 	r := NewRunner(Options{Runbook: rb, Stack: st, Journal: j, Operator: "alice", History: hist})
 	defer r.Close()
-	h := &harness{t: t, st: st, rb: rb, j: j, r: r, path: path}
+	h := &harness{t: t, st: st, rb: rb, j: j, r: r, alice: r.Join("alice"), path: path}
+	// The contract tests and the manual checks are not this machine's to
+	// run: skipped, and 1.1 goes on past them by an override.
 	for _, id := range pre {
-		if err := r.Skip(id, "alice", "checked by hand"); err != nil {
+		if err := r.Skip(id, h.alice, "checked by hand"); err != nil {
 			t.Fatal(err)
 		}
 	}
+	h.override("1.1", "pre-activation checked by hand with the manager")
 	h.pass("1.1")
-	p, err := r.Run("1.2", "alice")
+	p, err := r.Run("1.2", h.alice)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Lines[0] != "fly secrets set IDEA_POOL_SUPABASE_ENABLED=- -a hotdash-app --stage   (stdin: true)" {
 		t.Errorf("the prompt shows %q", p.Lines)
 	}
-	if err := r.Answer(p.ID, Answer{Typed: "hotdash-app", By: "alice"}); err != nil {
+	if err := r.Answer(p.ID, Answer{Typed: "hotdash-app", By: h.alice}); err != nil {
 		t.Fatal(err)
 	}
 	r.Wait()

@@ -15,6 +15,8 @@ type History struct {
 	LastBy   string
 	Steps    map[string]StepRecord
 	InFlight *InFlight
+	// Overrides are the gates gone past, oldest first.
+	Overrides []Override
 	// Rollback says a rollback was under way and not verified.
 	Rollback string
 	Warnings []string
@@ -91,6 +93,10 @@ func Replay(rb *Runbook, journal string, loaded *Loaded, dryRun bool, book *inte
 		}
 		if rec.Step == "" || rb.Step(rec.Step) == nil {
 			continue
+		}
+		if rec.Action == ActOverride {
+			h.Overrides = append(h.Overrides, Override{Step: rec.Step, Gates: rec.Gates, Holds: rec.Commands, Reason: rec.Note,
+				By: rec.Operator, Approver: rec.Approver, Time: rec.Time})
 		}
 		f := open[rec.Step]
 		switch rec.Action {

@@ -44,6 +44,8 @@ type Record struct {
 	// platform that versions them (the Machines API): a resumed console
 	// reads and deploys at it.
 	SecretsVersion int64 `json:"secrets_version,omitempty"`
+	// Gates are the steps an override went past.
+	Gates []string `json:"gates,omitempty"`
 }
 
 // FlagDigest pairs a flag value with the digest it produced.

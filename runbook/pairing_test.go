@@ -5,52 +5,56 @@ import (
 	"testing"
 )
 
+// shared is a harness on a shared console with alice driving and bob
+// watching; the harness acts as alice.
+func shared(t *testing.T, scenario string) (*harness, *Seat, *Seat) {
+	h := newHarness(t, scenario, false)
+	h.alice.Leave() // the local seat: a shared console seats its sessions
+	h.r.Share()
+	alice, bob := h.r.Join("alice"), h.r.Join("bob")
+	h.alice, h.second = alice, bob
+	return h, alice, bob
+}
+
 func TestSharedConsoleOneDriverTwoPersonRule(t *testing.T) {
-	h := newHarness(t, "healthy", false)
+	h, alice, bob := shared(t, "healthy")
 	r := h.r
-	r.Share()
-	alice := r.Join("alice")
-	bob := r.Join("bob")
 	if !alice.Driving() || bob.Driving() || Presence(r.State().Seats) != "alice driving, bob watching" {
 		t.Fatalf("presence: %q", Presence(r.State().Seats))
 	}
-	for _, id := range pre {
-		if err := r.Skip(id, "bob", "x"); err == nil || !strings.Contains(err.Error(), "alice is driving: ctrl+t takes control") {
-			t.Fatalf("bob skipped while alice drives: %v", err)
-		}
-		if err := r.Skip(id, "alice", "rehearsed"); err != nil {
-			t.Fatal(err)
-		}
+	if err := r.Skip("pre.2", bob, "x"); err == nil || !strings.Contains(err.Error(), "alice is driving: ctrl+t takes control") {
+		t.Fatalf("bob skipped while alice drives: %v", err)
 	}
-	if _, err := r.Run("1.1", "bob"); err == nil {
+	h.pass(pre...)
+	if _, err := r.Run("1.1", bob); err == nil {
 		t.Fatal("bob ran a step while alice drives")
 	}
-	if _, err := r.Run("1.1", "alice"); err != nil {
-		t.Fatal(err)
-	}
-	r.Wait()
+	h.pass("1.1")
 	// A production write: alice proposes, bob approves.
-	p, err := r.Run("1.2", "alice")
+	p, err := r.Run("1.2", alice)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.NeedsApproval || p.By != "alice" {
+	if !p.NeedsApproval || p.By != "alice" || p.Seat != alice.ID() {
 		t.Fatalf("prompt: %+v", p)
 	}
-	if err := r.Answer(p.ID, Answer{Typed: "hotdash-app", By: "bob"}); err == nil {
+	if err := r.Answer(p.ID, Answer{Typed: "hotdash-app", By: bob}); err == nil {
 		t.Fatal("a watcher answered the driver's confirmation")
 	}
-	if err := r.Answer(p.ID, Answer{Typed: "hotdash-app", By: "alice"}); err != nil {
+	if err := r.Answer(p.ID, Answer{Typed: "hotdash-app", By: alice}); err != nil {
 		t.Fatal(err)
 	}
 	s := r.State()
 	if s.Prompt == nil || !s.Prompt.Awaiting || s.Step("1.2").State != Pending || len(h.st.Sim.Writes()) != 0 {
 		t.Fatalf("the write did not wait for approval: %+v", s.Prompt)
 	}
-	if err := r.Approve(p.ID, "alice"); err == nil || !strings.Contains(err.Error(), "another operator approves") {
+	if s.Reviewable(alice) || !s.Reviewable(bob) {
+		t.Errorf("reviewable: alice %v, bob %v", s.Reviewable(alice), s.Reviewable(bob))
+	}
+	if err := r.Approve(p.ID, alice); err == nil || !strings.Contains(err.Error(), "another operator approves") {
 		t.Fatalf("alice approved her own proposal: %v", err)
 	}
-	if err := r.Approve(p.ID, "bob"); err != nil {
+	if err := r.Approve(p.ID, bob); err != nil {
 		t.Fatal(err)
 	}
 	r.Wait()
@@ -73,7 +77,7 @@ func TestSharedConsoleOneDriverTwoPersonRule(t *testing.T) {
 	if alice.Driving() || !bob.Driving() {
 		t.Fatal("bob did not take control")
 	}
-	if _, err := r.Run("1.3", "alice"); err == nil || !strings.Contains(err.Error(), "bob is driving") {
+	if _, err := r.Run("1.3", alice); err == nil || !strings.Contains(err.Error(), "bob is driving") {
 		t.Fatalf("alice acted after the handover: %v", err)
 	}
 	bob.Release()
@@ -90,34 +94,157 @@ func TestSharedConsoleOneDriverTwoPersonRule(t *testing.T) {
 	}
 }
 
-func TestADriverWhoDisconnectsMidPromptCancelsIt(t *testing.T) {
-	h := newHarness(t, "healthy", false)
-	r := h.r
-	r.Share()
-	alice := r.Join("alice")
-	r.Join("bob")
-	for _, id := range pre {
-		_ = r.Skip(id, "alice", "rehearsed")
-	}
-	if _, err := r.Run("1.1", "alice"); err != nil {
+// proposeAsBob brings a shared console to bob driving with his proposal
+// for 1.3 awaiting approval, and returns it.
+func proposeAsBob(t *testing.T, h *harness, bob *Seat) *Prompt {
+	t.Helper()
+	h.pass(pre...)
+	h.pass("1.1", "1.2")
+	bob.TakeControl()
+	h.alice, h.second = bob, h.r.Join("carol")
+	p, err := h.r.Run("1.3", bob)
+	if err != nil {
 		t.Fatal(err)
 	}
-	r.Wait()
-	if _, err := r.Run("1.2", "alice"); err != nil {
+	if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: bob}); err != nil {
 		t.Fatal(err)
 	}
+	if s := h.r.State(); s.Prompt == nil || !s.Prompt.Awaiting {
+		t.Fatalf("no proposal awaiting: %+v", s.Prompt)
+	}
+	return p
+}
+
+func TestAProposalDiesWithItsProposer(t *testing.T) {
+	for _, tt := range []struct {
+		name, reason string
+		end          func(alice, bob *Seat)
+	}{
+		{"disconnect", "proposer disconnected", func(_, bob *Seat) { bob.Leave() }},
+		{"hand over", "bob handed over control", func(_, bob *Seat) { bob.Release() }},
+		{"control taken", "bob lost control to alice", func(alice, _ *Seat) { alice.TakeControl() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, alice, bob := shared(t, "healthy")
+			p := proposeAsBob(t, h, bob)
+			tt.end(alice, bob)
+			s := h.r.State()
+			if s.Prompt != nil {
+				t.Fatalf("the proposal outlived its proposer: %+v", s.Prompt)
+			}
+			want := "bob's proposal for 1.3 was withdrawn: " + tt.reason
+			if n := len(s.Notices); n == 0 || s.Notices[n-1].Text != want {
+				t.Errorf("notices %+v, want %q", s.Notices, want)
+			}
+			if err := h.r.Approve(p.ID, alice); err == nil {
+				t.Fatal("alice approved a withdrawn proposal")
+			}
+			h.r.Wait()
+			if st := s.Step("1.3"); st.State != Pending || len(h.st.Sim.Writes()) != 1 {
+				t.Fatalf("1.3 %s; %d writes", st.State, len(h.st.Sim.Writes()))
+			}
+			var journaled bool
+			for _, rec := range h.records() {
+				journaled = journaled || (rec.Action == ActWithdraw && rec.Step == "1.3" && rec.Operator == "bob" && rec.Note == "reason: "+tt.reason)
+			}
+			if !journaled {
+				t.Error("the withdrawal is not journaled")
+			}
+		})
+	}
+}
+
+func TestNoSessionOfTheProposerApproves(t *testing.T) {
+	h, _, bob := shared(t, "healthy")
+	bob2 := h.r.Join("bob") // bob's second terminal
+	p := proposeAsBob(t, h, bob)
+	if h.r.State().Reviewable(bob2) {
+		t.Fatal("bob's second session is offered his own proposal")
+	}
+	if err := h.r.Approve(p.ID, bob2); err == nil || !strings.Contains(err.Error(), "bob proposed it: another operator approves") {
+		t.Fatalf("bob approved his own proposal from another session: %v", err)
+	}
+	if err := h.r.Reject(p.ID, bob2, "x"); err == nil {
+		t.Fatal("bob rejected his own proposal from another session")
+	}
+}
+
+func TestAWatchingSessionOfTheDriverCannotAct(t *testing.T) {
+	h, alice, _ := shared(t, "healthy")
+	alice2 := h.r.Join("alice") // alice's second terminal, watching
+	h.pass(pre...)
+	h.pass("1.1")
+	if _, err := h.r.Run("1.2", alice2); err == nil || !strings.Contains(err.Error(), "alice drives from another session: ctrl+t takes control here") {
+		t.Fatalf("a watching session of the driver opened a production write: %v", err)
+	}
+	if _, err := h.r.Rollback(RollbackRequest{Env: "production", Emergency: true, By: alice2}); err == nil {
+		t.Fatal("a watching session rolled back")
+	}
+	p, err := h.r.Run("1.2", alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: alice2}); err == nil {
+		t.Fatal("another session answered the driver's confirmation")
+	}
+}
+
+func TestAProposalWhoseInputsChangedIsWithdrawn(t *testing.T) {
+	h, alice, bob := shared(t, "healthy")
+	env := map[string]string{}
+	getenv := h.st.Getenv
+	h.st.Getenv = func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}
+	// An unchanged proposal is approved.
+	p := proposeAsBob(t, h, bob)
+	var err error
+	if err = h.r.Approve(p.ID, alice); err != nil {
+		t.Fatalf("an unchanged proposal was refused: %v", err)
+	}
+	h.r.Wait()
+
+	// A proposal made with one key in the environment and approved after
+	// the key there changed is withdrawn: the approver saw another basis.
+	h.pass("1.4", "1.5", "2.1", "2.2", "2.3", "2.4", "2.5", "2.5b")
+	env["PUBLER_API_KEY"] = "old-production-key"
+	p, err = h.r.Run("2.6", bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: bob}); err != nil {
+		t.Fatal(err)
+	}
+	env["PUBLER_API_KEY"] = "rotated-production-key"
+	if err := h.r.Approve(p.ID, alice); err == nil || !strings.Contains(err.Error(), "inputs changed") {
+		t.Fatalf("approved a proposal whose inputs changed: %v", err)
+	}
+	if s := h.r.State(); s.Prompt != nil || !strings.Contains(s.Notices[len(s.Notices)-1].Text, "bob's proposal for 2.6 was withdrawn: the step's inputs changed") {
+		t.Fatalf("prompt %+v, notices %+v", s.Prompt, s.Notices)
+	}
+}
+
+func TestADriverWhoDisconnectsMidPromptClosesIt(t *testing.T) {
+	h, alice, _ := shared(t, "healthy")
+	h.pass(pre...)
+	h.pass("1.1")
+	if _, err := h.r.Run("1.2", alice); err != nil {
+		t.Fatal(err)
+	}
+	n := len(h.records())
 	alice.Leave()
-	s := r.State()
+	s := h.r.State()
 	if s.Prompt != nil || Presence(s.Seats) != "nobody driving, bob watching" || len(h.st.Sim.Writes()) != 0 {
 		t.Fatalf("after alice left: prompt %+v, %q", s.Prompt, Presence(s.Seats))
 	}
-	recs := h.records()
-	var cancelled bool
-	for _, rec := range recs {
-		cancelled = cancelled || (rec.Action == ActCancel && rec.Step == "1.2" && rec.Note == "the operator's session ended")
-	}
-	if !cancelled {
-		t.Error("the cancelled prompt is not journaled")
+	// An unanswered confirmation leaves no record; the departure does.
+	for _, rec := range h.records()[n:] {
+		if rec.Step == "1.2" {
+			t.Errorf("a confirmation never answered was journaled: %+v", rec)
+		}
 	}
 }
 

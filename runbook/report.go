@@ -124,6 +124,7 @@ func Report(w io.Writer, rb *Runbook, loaded *Loaded, o ReportOptions) {
 		fmt.Fprintf(w, "- Journal note: %s\n", warn)
 	}
 
+	overridden(w, recs)
 	last := lastEnds(recs)
 	fmt.Fprintf(w, "\n## Steps\n\n| Step | Result | Who | When (UTC) | Detail |\n|---|---|---|---|---|\n")
 	for _, s := range rb.Steps {
@@ -167,6 +168,27 @@ func Report(w io.Writer, rb *Runbook, loaded *Loaded, o ReportOptions) {
 	}
 	for _, extra := range o.Extra {
 		extra(w)
+	}
+}
+
+// overridden lists the gates gone past, first: what a manager signs off.
+func overridden(w io.Writer, recs []Record) {
+	var ovs []Record
+	for _, r := range recs {
+		if r.Action == ActOverride {
+			ovs = append(ovs, r)
+		}
+	}
+	if len(ovs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n## Gates overridden\n\n| Step | Gone past | Why | Who | Approved | When (UTC) |\n|---|---|---|---|---|---|\n")
+	for _, r := range ovs {
+		approval := r.Approver
+		if strings.HasPrefix(approval, "waived: ") {
+			approval = "no second operator (local console): " + strings.TrimPrefix(approval, "waived: ")
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", r.Step, md(strings.Join(r.Commands, "; ")), md(r.Note), md(r.Operator), md(approval), r.Time.UTC().Format("2006-01-02 15:04:05"))
 	}
 }
 

@@ -29,16 +29,16 @@ func TestCrashChild(t *testing.T) {
 	}
 	hist, _ := Replay(rb, path, loaded, false, st.Book)
 	r := NewRunner(Options{Runbook: rb, Stack: st, Journal: j, Operator: "alice", History: hist})
-	h := &harness{t: t, st: st, rb: rb, j: j, r: r, path: path}
+	h := &harness{t: t, st: st, rb: rb, j: j, r: r, alice: r.Join("alice"), path: path}
 	h.pass(pre...)
 	h.pass("1.1", "1.2")
 	// Make the restart slow enough to be killed in the middle of it.
 	st.Sim.SetRestartTime(5 * time.Second)
-	if _, err := r.Run("1.3", "alice"); err != nil {
+	if _, err := r.Run("1.3", h.alice); err != nil {
 		t.Fatal(err)
 	}
 	p := r.State().Prompt
-	if err := r.Answer(p.ID, Answer{Typed: p.TypeToConfirm, By: "alice"}); err != nil {
+	if err := r.Answer(p.ID, Answer{Typed: p.TypeToConfirm, By: h.alice}); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, func() bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type RollbackStatus struct {
 	IDs       []string // integrations rolled back
 	Emergency bool
 	Auto      bool
+	Why       string // what asked for it: the key, the breach, auto_rollback
 	By        string
 	Phase     string // "confirming", "setting", "applying", "verifying", "verified", "failed"
 	Requested time.Time
@@ -75,11 +77,67 @@ func (s Suggestion) key() string {
 	return s.Env + "/" + s.Integration + "@" + s.Since.Format(time.RFC3339Nano)
 }
 
+// RollbackRequest asks for a rollback of integrations on an environment.
+type RollbackRequest struct {
+	Env       string
+	IDs       []string // ignored for an emergency: every activated one
+	Emergency bool
+	By        *Seat // the seat asking; nil for an automatic rollback
+	// Auto starts it at once, without a confirmation (auto_rollback).
+	Auto bool
+	// Why says what asked for it, for the journal and the report: "key r",
+	// "emergency rollback (R)", the breach of a proposal.
+	Why string
+}
+
 type rollbackReq struct {
 	env       *connect.Env
 	ids       []string
 	emergency bool
+	auto      bool
+	why       string
 	requested time.Time
+}
+
+// rollbackBook holds the recent rollbacks and the ones the guide's clock
+// proposes. The Runner calls it under its lock.
+type rollbackBook struct {
+	list        []*RollbackStatus
+	seq         uint64
+	suggestions []Suggestion
+	dismissed   map[string]bool
+}
+
+// active is the rollback under way, or nil.
+func (rs *rollbackBook) active() *RollbackStatus {
+	for _, rb := range rs.list {
+		if rb.Running() {
+			return rb
+		}
+	}
+	return nil
+}
+
+// add keeps a new rollback (the last 20).
+func (rs *rollbackBook) add(st *RollbackStatus) {
+	rs.seq++
+	st.ID = rs.seq
+	rs.list = append(rs.list, st)
+	if len(rs.list) > 20 {
+		rs.list = rs.list[1:]
+	}
+}
+
+// snapshot copies the rollbacks for a State.
+func (rs *rollbackBook) snapshot() []RollbackStatus {
+	out := make([]RollbackStatus, 0, len(rs.list))
+	for _, rb := range rs.list {
+		c := *rb
+		c.Lines = slices.Clone(rb.Lines)
+		c.Verified = maps.Clone(rb.Verified)
+		out = append(out, c)
+	}
+	return out
 }
 
 // Activated lists the integrations whose flag is on (or in flux) in env,
@@ -109,14 +167,15 @@ var ErrNoFlag = errors.New("has no flag: it cannot fall back to mock; its troubl
 // one apply, then each fallback verified. Emergency rolls back every
 // activated integration at once. The confirmation is returned; an
 // automatic rollback starts at once.
-func (r *Runner) Rollback(envName string, ids []string, emergency bool, by string, auto bool) (*Prompt, error) {
+func (r *Runner) Rollback(q RollbackRequest) (*Prompt, error) {
 	now := r.o.Now()
-	env := r.o.Stack.Env(envName)
+	env := r.o.Stack.Env(q.Env)
 	if env == nil {
-		return nil, fmt.Errorf("no environment %q", envName)
+		return nil, fmt.Errorf("no environment %q", q.Env)
 	}
-	if emergency {
-		ids = r.Activated(envName)
+	ids := q.IDs
+	if q.Emergency {
+		ids = r.Activated(q.Env)
 		if len(ids) == 0 {
 			return nil, fmt.Errorf("nothing to roll back on %s: every flag is already off", env.App)
 		}
@@ -130,36 +189,43 @@ func (r *Runner) Rollback(envName string, ids []string, emergency bool, by strin
 		case d.Flag == "":
 			return nil, fmt.Errorf("%s %w", d.Name, ErrNoFlag)
 		}
-		if st := snap.Integration(id); !emergency && st != nil && !auto &&
+		if st := snap.Integration(id); !q.Emergency && st != nil && !q.Auto &&
 			(st.Flag.State == integrations.FlagUnset || st.Flag.State == integrations.FlagFalse) && st.Source != integrations.SourceLive {
 			return nil, fmt.Errorf("%s is not activated on %s (%s is %s, the app reports %s): nothing to roll back", d.Name, env.App, d.Flag, st.Flag.State, st.Source)
 		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !auto {
-		if err := r.mayActLocked(by); err != nil {
+	if !q.Auto {
+		if err := r.seats.mayAct(q.By); err != nil {
 			return nil, err
 		}
 	}
-	if rb := r.activeRollbackLocked(); rb != nil {
+	if rb := r.rollbacks.active(); rb != nil {
 		return nil, fmt.Errorf("a rollback on %s is under way", rb.App)
 	}
-	if r.prompt != nil {
+	if r.desk.open != nil {
 		// A rollback comes before anything that is being confirmed.
-		r.cancelPromptLocked(r.prompt.ID, by, "superseded by a rollback")
+		r.withdrawLocked(r.desk.pend.seat, "superseded by a rollback")
 	}
-	req := &rollbackReq{env: env, ids: ids, emergency: emergency, requested: now}
-	if auto {
-		r.startRollbackLocked(req, by, true)
+	why := q.Why
+	if why == "" {
+		why = "key r"
+		if q.Emergency {
+			why = "emergency rollback (R)"
+		}
+	}
+	req := &rollbackReq{env: env, ids: ids, emergency: q.Emergency, auto: q.Auto, why: why, requested: now}
+	if q.Auto {
+		r.startRollbackLocked(req, q.By.name(r))
 		return nil, nil
 	}
 	names := r.names(ids)
 	what := "Roll back " + strings.Join(names, ", ")
-	if emergency {
+	if q.Emergency {
 		what = "EMERGENCY ROLLBACK of " + strings.Join(names, ", ")
 	}
-	p := &Prompt{Kind: KindRollback, Title: fmt.Sprintf("%s on %s (%s)", what, env.App, env.Config.Name), Proceed: "Roll back", DryRun: r.o.DryRun, By: by}
+	p := &Prompt{Kind: KindRollback, Title: fmt.Sprintf("%s on %s (%s)", what, env.App, env.Config.Name), Proceed: "Roll back", DryRun: r.o.DryRun}
 	for _, op := range r.rollbackOps(req) {
 		p.Lines = append(p.Lines, r.o.Stack.Platform.Describe(op)...)
 	}
@@ -169,7 +235,7 @@ func (r *Runner) Rollback(envName string, ids []string, emergency bool, by strin
 	if env.Config.Production {
 		p.TypeToConfirm = env.App
 	}
-	return r.openPromptLocked(p, &pendingRun{rollback: req}), nil
+	return r.openPromptLocked(p, &pendingRun{rollback: req}, q.By), nil
 }
 
 func (r *Runner) names(ids []string) []string {
@@ -208,32 +274,19 @@ func (r *Runner) rollbackOps(req *rollbackReq) []integrations.Op {
 	}
 }
 
-func (r *Runner) activeRollbackLocked() *RollbackStatus {
-	for _, rb := range r.rollbacks {
-		if rb.Running() {
-			return rb
-		}
-	}
-	return nil
-}
-
 // startRollbackLocked runs a rollback in the background. A running step
 // is stopped first: the rollback comes before anything else.
-func (r *Runner) startRollbackLocked(req *rollbackReq, by string, auto bool) {
+func (r *Runner) startRollbackLocked(req *rollbackReq, by string) {
 	var stepDone <-chan struct{}
 	if r.cancel != nil {
 		r.cancel()
 		stepDone = r.stepDone
 	}
-	r.rbSeq++
 	st := &RollbackStatus{
-		ID: r.rbSeq, Env: req.env.Config.Name, App: req.env.App, IDs: req.ids, Emergency: req.emergency, Auto: auto,
+		Env: req.env.Config.Name, App: req.env.App, IDs: req.ids, Emergency: req.emergency, Auto: req.auto, Why: req.why,
 		By: by, Phase: "setting", Requested: req.requested, Confirmed: r.o.Now(), Verified: map[string]string{},
 	}
-	r.rollbacks = append(r.rollbacks, st)
-	if len(r.rollbacks) > 20 {
-		r.rollbacks = r.rollbacks[1:]
-	}
+	r.rollbacks.add(st)
 	r.publishLocked()
 	running := r.running
 	r.wg.Go(func() {
@@ -268,11 +321,7 @@ func (r *Runner) rollback(req *rollbackReq, st *RollbackStatus) {
 		}
 		return r.record(nil, env, action, x)
 	}
-	who := "manual"
-	if st.Auto {
-		who = "automatic (threshold persisted)"
-	}
-	_ = r.o.Journal.Append(rec(ActRollbackIntent, Record{Note: fmt.Sprintf("%s rollback of %s", who, strings.Join(req.ids, ", "))}))
+	_ = r.o.Journal.Append(rec(ActRollbackIntent, Record{Note: fmt.Sprintf("rollback of %s; asked by %s", strings.Join(req.ids, ", "), req.why)}))
 	finish := func(ok bool, result string) {
 		state := r.rollbackState(ctx, env, req.ids)
 		act := ActRollbackDone
@@ -386,7 +435,7 @@ func (r *Runner) Suggest(envName string, snap *integrations.Snapshot) {
 	var autos []Suggestion
 	r.mu.Lock()
 	// Forget suggestions whose breach is over.
-	r.suggestions = slices.DeleteFunc(r.suggestions, func(s Suggestion) bool {
+	r.rollbacks.suggestions = slices.DeleteFunc(r.rollbacks.suggestions, func(s Suggestion) bool {
 		if s.Env != envName {
 			return false
 		}
@@ -403,13 +452,13 @@ func (r *Runner) Suggest(envName string, snap *integrations.Snapshot) {
 			}
 			s := Suggestion{Env: envName, App: snap.App, Integration: st.Def.ID, Since: b.Since,
 				Reason: fmt.Sprintf("%s: %s (the guide: roll back if issues persist > %s)", st.Def.Name, b.Text(snap.At), shortDur(persist))}
-			if r.dismissed[s.key()] || slices.ContainsFunc(r.suggestions, func(o Suggestion) bool { return o.key() == s.key() }) {
+			if r.rollbacks.dismissed[s.key()] || slices.ContainsFunc(r.rollbacks.suggestions, func(o Suggestion) bool { return o.key() == s.key() }) {
 				break
 			}
 			if st.Def.AutoRollback {
 				autos = append(autos, s)
 			} else {
-				r.suggestions = append(r.suggestions, s)
+				r.rollbacks.suggestions = append(r.rollbacks.suggestions, s)
 			}
 			break
 		}
@@ -419,9 +468,9 @@ func (r *Runner) Suggest(envName string, snap *integrations.Snapshot) {
 	for _, s := range autos {
 		// Once per breach; a rollback already under way (another
 		// integration's) makes this one wait for the next snapshot.
-		if _, err := r.Rollback(s.Env, []string{s.Integration}, false, r.o.Operator+" (auto-rollback: "+s.Reason+")", true); err == nil {
+		if _, err := r.Rollback(RollbackRequest{Env: s.Env, IDs: []string{s.Integration}, Auto: true, Why: "auto_rollback: " + s.Reason}); err == nil {
 			r.mu.Lock()
-			r.dismissed[s.key()] = true
+			r.rollbacks.dismissed[s.key()] = true
 			r.mu.Unlock()
 		}
 	}
@@ -429,23 +478,31 @@ func (r *Runner) Suggest(envName string, snap *integrations.Snapshot) {
 
 // Dismiss declines a suggested rollback until the breach clears and comes
 // back; the journal records it.
-func (r *Runner) Dismiss(s Suggestion, by string) error {
+func (r *Runner) Dismiss(s Suggestion, by *Seat) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.mayActLocked(by); err != nil {
+	if err := r.seats.mayAct(by); err != nil {
 		return err
 	}
-	r.dismissed[s.key()] = true
-	r.suggestions = slices.DeleteFunc(r.suggestions, func(o Suggestion) bool { return o.key() == s.key() })
 	env := r.o.Stack.Env(s.Env)
-	_ = r.o.Journal.Append(r.record(nil, env, ActRollbackDismiss, Record{Operator: by, Step: "rollback", Note: "not now: " + s.Reason}))
+	if err := r.o.Journal.Append(r.record(nil, env, ActRollbackDismiss, Record{Operator: by.name(r), Step: "rollback", Note: "not now: " + s.Reason})); err != nil {
+		return err
+	}
+	r.rollbacks.dismissed[s.key()] = true
+	r.rollbacks.suggestions = slices.DeleteFunc(r.rollbacks.suggestions, func(o Suggestion) bool { return o.key() == s.key() })
 	r.publishLocked()
 	return nil
 }
 
-// Decide journals a walk through the decision tree.
-func (r *Runner) Decide(envName, by, path string) {
-	_ = r.o.Journal.Append(r.record(nil, r.o.Stack.Env(envName), ActDecision, Record{Operator: by, Note: path}))
+// Decide journals a confirmed walk through the decision tree: the answers
+// and the action they lead to.
+func (r *Runner) Decide(envName string, by *Seat, path string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.seats.mayAct(by); err != nil {
+		return err
+	}
+	return r.o.Journal.Append(r.record(nil, r.o.Stack.Env(envName), ActDecision, Record{Operator: by.name(r), Step: "decision", Note: path}))
 }
 
 // Watch feeds every environment's snapshots to Suggest until ctx ends.

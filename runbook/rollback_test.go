@@ -51,11 +51,11 @@ func (h *harness) activate(app string, flags ...string) {
 // rollback confirms a rollback and waits for it to end.
 func (h *harness) rollback(ids []string, emergency bool) RollbackStatus {
 	h.t.Helper()
-	p, err := h.r.Rollback("production", ids, emergency, "alice", false)
+	p, err := h.r.Rollback(RollbackRequest{Env: "production", IDs: ids, Emergency: emergency, By: h.alice})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if err := h.r.Answer(p.ID, Answer{Typed: p.TypeToConfirm, By: "alice"}); err != nil {
+	if err := h.r.Answer(p.ID, Answer{Typed: p.TypeToConfirm, By: h.alice}); err != nil {
 		h.t.Fatal(err)
 	}
 	h.r.Wait()
@@ -75,7 +75,7 @@ func TestRollbackEachIntegrationVerifiesTheFallback(t *testing.T) {
 		t.Run(tt.id, func(t *testing.T) {
 			h := newHarness(t, "healthy", false)
 			h.activate(sim.ProdApp, tt.flag)
-			p, err := h.r.Rollback("production", []string{tt.id}, false, "alice", false)
+			p, err := h.r.Rollback(RollbackRequest{Env: "production", IDs: []string{tt.id}, By: h.alice})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +83,7 @@ func TestRollbackEachIntegrationVerifiesTheFallback(t *testing.T) {
 			if p.TypeToConfirm != "hotdash-app" || p.Lines[0] != want || p.Lines[1] != "fly secrets deploy -a hotdash-app" {
 				t.Errorf("prompt: %+v", p)
 			}
-			if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: "alice"}); err != nil {
+			if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: h.alice}); err != nil {
 				t.Fatal(err)
 			}
 			h.r.Wait()
@@ -113,14 +113,18 @@ func TestRollbackEachIntegrationVerifiesTheFallback(t *testing.T) {
 
 func TestChatwootHasNothingToRollBack(t *testing.T) {
 	h := newHarness(t, "healthy", false)
-	if _, err := h.r.Rollback("production", []string{"chatwoot"}, false, "alice", false); !errors.Is(err, ErrNoFlag) || !strings.Contains(err.Error(), "Chatwoot (Customer Support) has no flag: it cannot fall back to mock; its troubleshooting says what to do instead") {
+	if _, err := h.r.Rollback(RollbackRequest{Env: "production", IDs: []string{"chatwoot"}, By: h.alice}); !errors.Is(err, ErrNoFlag) || !strings.Contains(err.Error(), "Chatwoot (Customer Support) has no flag: it cannot fall back to mock; its troubleshooting says what to do instead") {
 		t.Errorf("err = %v", err)
 	}
 }
 
 func TestEmergencyRollbackIsOneApply(t *testing.T) {
 	h := newHarness(t, "healthy", false)
-	if _, err := h.r.Rollback("production", nil, true, "alice", false); err == nil || !strings.Contains(err.Error(), "every flag is already off") {
+	// Until the secrets are read, an emergency counts every flag as on.
+	waitUntil(t, func() bool {
+		return h.st.Env("production").Watcher.Latest().Integration("supabase").Flag.State == integrations.FlagUnset
+	})
+	if _, err := h.r.Rollback(RollbackRequest{Env: "production", Emergency: true, By: h.alice}); err == nil || !strings.Contains(err.Error(), "every flag is already off") {
 		t.Fatalf("nothing activated: %v", err)
 	}
 	h.activate(sim.ProdApp, "IDEA_POOL_SUPABASE_ENABLED", "PUBLER_LIVE")
@@ -175,7 +179,7 @@ func TestBreachProposesARollbackOnlyAfterTheGuidesClock(t *testing.T) {
 	if len(s) != 1 || s[0].Reason != "Supabase (Idea Pool): error rate 3.2% > 1% for 15m (the guide: roll back if issues persist > 15 min)" {
 		t.Fatalf("suggestions: %+v", s)
 	}
-	if err := h.r.Dismiss(s[0], "alice"); err != nil {
+	if err := h.r.Dismiss(s[0], h.alice); err != nil {
 		t.Fatal(err)
 	}
 	h.r.Suggest("production", snap(20*time.Minute, integrations.FlagTrue))
@@ -207,7 +211,7 @@ func TestAutoRollbackOnAPersistentBreachIsJournaled(t *testing.T) {
 	}
 	var intent bool
 	for _, rec := range h.records() {
-		if rec.Action == ActRollbackIntent && strings.Contains(rec.Note, "automatic (threshold persisted) rollback of supabase") && strings.Contains(rec.Operator, "auto-rollback") {
+		if rec.Action == ActRollbackIntent && strings.Contains(rec.Note, "rollback of supabase; asked by auto_rollback: Supabase (Idea Pool): error rate") {
 			intent = true
 		}
 	}
@@ -218,7 +222,7 @@ func TestAutoRollbackOnAPersistentBreachIsJournaled(t *testing.T) {
 
 func TestSuccessCriteriaRunAndAreRecorded(t *testing.T) {
 	h := newHarness(t, "healthy", false)
-	if _, err := h.r.RunCriterion("rollback-tested", "alice"); err == nil || !strings.Contains(err.Error(), "activate Supabase (Idea Pool) on hotdash-app first") {
+	if _, err := h.r.RunCriterion("rollback-tested", h.alice); err == nil || !strings.Contains(err.Error(), "activate Supabase (Idea Pool) on hotdash-app first") {
 		t.Fatalf("before activation: %v", err)
 	}
 	h.activate(sim.ProdApp, "IDEA_POOL_SUPABASE_ENABLED")
@@ -226,14 +230,14 @@ func TestSuccessCriteriaRunAndAreRecorded(t *testing.T) {
 		return h.st.Env("production").Watcher.Latest().Integration("supabase").Source == integrations.SourceLive
 	})
 	for _, id := range []string{"mock-fallback", "rollback-tested"} {
-		p, err := h.r.RunCriterion(id, "alice")
+		p, err := h.r.RunCriterion(id, h.alice)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if p.TypeToConfirm != "hotdash-app" {
 			t.Errorf("%s: production writes need the app's name", id)
 		}
-		if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: "alice"}); err != nil {
+		if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: h.alice}); err != nil {
 			t.Fatal(err)
 		}
 		h.r.Wait()
@@ -276,7 +280,7 @@ func TestARollbackSupersedesAnOpenConfirmationAndNeverRunsBesideAStep(t *testing
 	h.activate(sim.ProdApp, "PUBLER_LIVE")
 	h.pass(pre...)
 	h.pass("1.1")
-	p, err := h.r.Run("1.2", "alice")
+	p, err := h.r.Run("1.2", h.alice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,12 +291,12 @@ func TestARollbackSupersedesAnOpenConfirmationAndNeverRunsBesideAStep(t *testing
 		Def: def, Flag: integrations.FlagStatus{Name: def.Flag, State: integrations.FlagTrue},
 		Breaches: []integrations.Breach{{Threshold: def.Thresholds[0], Value: 0.05, Since: t0}},
 	}}})
-	if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: "alice"}); err == nil {
+	if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: h.alice}); err == nil {
 		t.Fatal("a confirmation was answered after a rollback superseded it")
 	}
 	h.r.Wait()
 	s := h.r.State()
-	if s.Step("1.2").State != Pending || s.Rollbacks[0].Phase != "verified" || s.Closed.How != "cancelled by "+s.Rollbacks[0].By+": superseded by a rollback" {
+	if s.Step("1.2").State != Pending || s.Rollbacks[0].Phase != "verified" || s.Closed.How != "closed: superseded by a rollback" {
 		t.Fatalf("1.2 %s, rollback %s, closed %q", s.Step("1.2").State, s.Rollbacks[0].Phase, s.Closed.How)
 	}
 }

@@ -2,7 +2,6 @@ package runbook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,25 +12,6 @@ import (
 	"github.com/hotdash/hotdash-console/integrations"
 	"github.com/hotdash/hotdash-console/integrations/connect"
 )
-
-// StepState is where a step stands.
-type StepState int
-
-const (
-	Pending StepState = iota
-	Running
-	Passed
-	Failed
-	Skipped
-	Blocked
-)
-
-func (s StepState) String() string {
-	return [...]string{"pending", "running", "passed", "failed", "skipped", "blocked"}[s]
-}
-
-// Done reports whether the state lets the steps after it run.
-func (s StepState) Done() bool { return s == Passed || s == Skipped }
 
 // StepStatus is one step as the runner knows it. It is part of an
 // immutable State.
@@ -48,8 +28,12 @@ type StepStatus struct {
 	// Diagnosis is the guide's "if not" and the integration's diagnosis,
 	// when the step failed or is blocked.
 	Diagnosis []string
-	// HeldBy are the steps in `after` that have not passed.
-	HeldBy []string
+	// Holds say what keeps the step from running, gates first; NotReady
+	// says why its integration's steps cannot run at all.
+	Holds    []Hold
+	NotReady string
+	// Overrides are the gates gone past on this step.
+	Overrides []Override
 	// Deadline counts down a verify or observe step.
 	Deadline time.Time
 	Note     string
@@ -57,50 +41,6 @@ type StepStatus struct {
 	// Approver is the second operator who approved the write, or why the
 	// approval was waived.
 	Approver string
-}
-
-// Prompt is a confirmation the runner waits for. Every session sees it;
-// only its answer starts the step.
-type Prompt struct {
-	ID    uint64
-	Step  string
-	Kind  Kind
-	Title string
-	// Lines say exactly what will be done: the fly commands or API calls,
-	// secret values masked.
-	Lines   []string
-	Warning string
-	// TypeToConfirm is the app's name, for production writes.
-	TypeToConfirm string
-	Fields        []Field
-	Proceed       string // the label of the proceed choice
-	DryRun        bool
-	// By is who asked for it (the driver on a shared console).
-	By string
-	// NeedsApproval: a second operator approves the write (the two-person
-	// rule for production). Awaiting: the driver confirmed, the approval
-	// is awaited.
-	NeedsApproval bool
-	Awaiting      bool
-}
-
-// Field is a value a prompt asks for.
-type Field struct {
-	Key      string
-	Label    string
-	Masked   bool // a secret: typed into a masked input, never shown
-	Required bool
-	Default  string
-	// FromEnv names the variable a value was found in; the field then
-	// needs no typing.
-	FromEnv string
-}
-
-// Answer answers a prompt.
-type Answer struct {
-	Typed  string            // the app name, when TypeToConfirm is set
-	Values map[string]string // by field key
-	By     string            // who answered
 }
 
 // State is the runner at a moment. Immutable once published.
@@ -118,8 +58,10 @@ type State struct {
 	// Criterion is the one being run.
 	Criteria  []CriterionStatus
 	Criterion string
-	// Closed says how the last prompt ended ("rejected by bob: ...").
-	Closed ClosedPrompt
+	// Closed says how the last prompt ended ("rejected by bob: ...");
+	// Notices are what every seat is told, oldest first.
+	Closed  ClosedPrompt
+	Notices []Notice
 	// Shared is a console served to several operators; Seats says who is
 	// connected and who drives.
 	Shared      bool
@@ -128,12 +70,7 @@ type State struct {
 	JournalPath string
 	Operator    string
 	DryRun      bool
-}
-
-// ClosedPrompt is how a prompt ended.
-type ClosedPrompt struct {
-	ID  uint64
-	How string
+	next        string
 }
 
 // Step returns the status of step id.
@@ -159,60 +96,36 @@ type Options struct {
 }
 
 // Runner executes the runbook's steps through the integrations layer and
-// journals every action. Views never execute anything themselves.
+// journals every action. Views never execute anything themselves. It
+// composes the step machine (states, holds, skips, overrides), the seats
+// (who drives, who approves), the confirmation desk (prompts, proposals)
+// and the rollbacks (with the guide's proposals), under one lock.
 type Runner struct {
 	o Options
 
-	mu       sync.Mutex
-	steps    map[string]*StepStatus
-	order    []string
+	mu        sync.Mutex
+	steps     *stepMachine
+	seats     seating
+	desk      desk
+	rollbacks rollbackBook
+	// the step running, and how to stop it
 	running  string
 	cancel   context.CancelFunc
 	stepDone chan struct{} // closed when the running step has ended
-	prompt   *Prompt
-	pending  map[uint64]*pendingRun
-	nextID   uint64
-	resume   string
-	warns    []string
-	seq      uint64
-	state    *State
-	subs     map[chan struct{}]struct{}
-	wg       sync.WaitGroup // steps, rollbacks, criteria running
+	// criterion is the success criterion being run
+	criterion string
+	resume    string
+	warns     []string
+	seq       uint64
+	state     *State
+	subs      map[chan struct{}]struct{}
+	wg        sync.WaitGroup // steps, rollbacks, criteria running
 	// watchers feed snapshots to Suggest (Watch); they end with its ctx.
 	watchers sync.WaitGroup
 	// lastApply is when each app was last applied, for the logs check.
-	lastApply   map[string]time.Time
-	rollbacks   []*RollbackStatus
-	rbSeq       uint64
-	suggestions []Suggestion
-	dismissed   map[string]bool
-	criterion   string // the success criterion being run
-	lastClosed  ClosedPrompt
-	crit        []CriterionStatus // from the journal, as of critN records (-1: not yet)
-	critN       int
-	shared      bool
-	seats       []*Seat
-	seatSeq     uint64
-	driver      *Seat
-}
-
-type pendingRun struct {
-	rollback  *rollbackReq
-	criterion *criterionReq
-	answered  map[string]string // the driver's values, awaiting approval
-	step      *Step
-	fields    []Field
-	values    map[string]string // from the environment
-}
-
-// ErrHeld is returned when a step's gates are not passed.
-type ErrHeld struct {
-	Step   string
-	HeldBy []string
-}
-
-func (e *ErrHeld) Error() string {
-	return fmt.Sprintf("step %s waits for %s", e.Step, strings.Join(e.HeldBy, ", "))
+	lastApply map[string]time.Time
+	crit      []CriterionStatus // from the journal, as of critN records (-1: not yet)
+	critN     int
 }
 
 // NewRunner builds a runner, taking the journal's history into account.
@@ -220,34 +133,38 @@ func NewRunner(o Options) *Runner {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	r := &Runner{o: o, critN: -1, steps: map[string]*StepStatus{}, pending: map[uint64]*pendingRun{}, subs: map[chan struct{}]struct{}{},
-		lastApply: map[string]time.Time{}, dismissed: map[string]bool{}}
-	for _, s := range o.Runbook.Steps {
-		env := r.env(s)
-		st := &StepStatus{Step: s, DryRun: o.DryRun}
-		if env != nil {
+	r := &Runner{o: o, critN: -1, subs: map[chan struct{}]struct{}{}, lastApply: map[string]time.Time{}}
+	r.rollbacks.dismissed = map[string]bool{}
+	r.steps = newStepMachine(o.Runbook, r.notReady)
+	for _, id := range r.steps.order {
+		st := r.steps.status(id)
+		st.DryRun = o.DryRun
+		if env := r.env(st.Step); env != nil {
 			st.App, st.EnvName = env.App, env.Config.Name
 		}
-		r.steps[s.ID] = st
-		r.order = append(r.order, s.ID)
 	}
 	if h := o.History; h != nil {
 		for id, rec := range h.Steps {
-			if st := r.steps[id]; st != nil {
+			if st := r.steps.status(id); st != nil {
 				st.State, st.Started, st.Ended, st.Operator, st.Result, st.Note = rec.State, rec.Started, rec.Ended, rec.Operator, rec.Result, rec.Note
 				if rec.State == Blocked || rec.State == Failed {
 					st.Diagnosis = r.ifNot(st)
 				}
 			}
 		}
+		for _, ov := range h.Overrides {
+			if r.steps.status(ov.Step) != nil {
+				r.steps.override(ov)
+			}
+		}
 		if h.InFlight != nil {
-			if st := r.steps[h.InFlight.Step]; st != nil {
+			if st := r.steps.status(h.InFlight.Step); st != nil {
 				st.State, st.Started, st.Operator = Failed, h.InFlight.Started, h.InFlight.Operator
 				st.Result = "interrupted: " + h.InFlight.Message
 			}
 		}
 		r.resume = h.Summary()
-		r.warns = h.Warnings
+		r.warns = slices.Clone(h.Warnings)
 	}
 	r.publishLocked()
 	return r
@@ -290,44 +207,43 @@ func (r *Runner) State() *State {
 func (r *Runner) Busy() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.running != "" || r.prompt != nil || r.activeRollbackLocked() != nil
+	return r.running != "" || r.desk.open != nil || r.rollbacks.active() != nil
 }
 
 // publishLocked builds a new immutable state and signals subscribers.
 func (r *Runner) publishLocked() {
 	r.seq++
 	s := &State{
-		Seq: r.seq, Running: r.running, Resume: r.resume, Warnings: r.warns,
+		Seq: r.seq, Running: r.running, Resume: r.resume, Warnings: slices.Clone(r.warns),
 		Operator: r.o.Operator, DryRun: r.o.DryRun,
 	}
 	if r.o.Journal != nil {
 		s.JournalPath = r.o.Journal.Path()
 	}
-	if r.prompt != nil {
-		p := *r.prompt
+	if r.desk.open != nil {
+		p := *r.desk.open
 		s.Prompt = &p
 	}
-	for _, rb := range r.rollbacks {
-		c := *rb
-		c.Lines = slices.Clone(rb.Lines)
-		c.Verified = maps.Clone(rb.Verified)
-		s.Rollbacks = append(s.Rollbacks, c)
-	}
-	s.Suggestions = slices.Clone(r.suggestions)
+	s.Closed = r.desk.closed
+	s.Notices = slices.Clone(r.desk.notices)
+	s.Rollbacks = r.rollbacks.snapshot()
+	s.Suggestions = slices.Clone(r.rollbacks.suggestions)
 	if n := r.o.Journal.Len(); n != r.critN {
 		r.crit, r.critN = Criteria(r.o.Runbook, r.o.Journal.Records()), n
 	}
 	s.Criteria = r.crit
 	s.Criterion = r.criterion
-	s.Shared = r.shared
-	s.Seats = r.presenceLocked()
-	s.Closed = r.lastClosed
-	for _, id := range r.order {
-		st := *r.steps[id]
+	s.Shared = r.seats.shared
+	s.Seats = r.seats.presence()
+	for _, id := range r.steps.order {
+		st := *r.steps.status(id)
 		st.Output = slices.Clone(st.Output)
-		st.HeldBy = r.heldByLocked(st.Step)
+		st.Holds = r.steps.holds(st.Step)
+		st.NotReady = r.notReady(st.Step)
+		st.Overrides = slices.Clone(r.steps.overrides[id])
 		s.Steps = append(s.Steps, st)
 	}
+	s.next = r.steps.next()
 	r.state = s
 	for ch := range r.subs {
 		select {
@@ -335,16 +251,6 @@ func (r *Runner) publishLocked() {
 		default:
 		}
 	}
-}
-
-func (r *Runner) heldByLocked(s *Step) []string {
-	var held []string
-	for _, a := range s.After {
-		if st := r.steps[a]; st == nil || !st.State.Done() {
-			held = append(held, a)
-		}
-	}
-	return held
 }
 
 // notReady says why an integration's steps cannot run, or "".
@@ -355,19 +261,32 @@ func (r *Runner) notReady(s *Step) string {
 	return ""
 }
 
-// Run starts a step. A step that writes, runs a command or needs a human
-// returns a Prompt to answer first; others start at once.
-func (r *Runner) Run(id, by string) (*Prompt, error) {
+// append journals rec. A record that cannot be written is said on every
+// screen (the journal's warnings), never dropped in silence.
+func (r *Runner) append(rec Record) bool {
+	if err := r.o.Journal.Append(rec); err != nil {
+		r.warns = append(r.warns, fmt.Sprintf("could not record %s %s: %v", rec.Action, rec.Step, err))
+		return false
+	}
+	return true
+}
+
+// Run asks to run a step from seat by: the confirmation is returned, and
+// the step starts only once it is answered. Nothing starts on one key.
+func (r *Runner) Run(id string, by *Seat) (*Prompt, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.o.Runbook.Step(id)
 	if s == nil {
 		return nil, fmt.Errorf("no step %q", id)
 	}
-	if err := r.mayActLocked(by); err != nil {
+	if err := r.seats.mayAct(by); err != nil {
 		return nil, err
 	}
-	if err := r.canStartLocked(s); err != nil {
+	if err := r.idleLocked(); err != nil {
+		return nil, err
+	}
+	if err := r.steps.canStart(s); err != nil {
 		return nil, err
 	}
 	env := r.env(s)
@@ -378,40 +297,26 @@ func (r *Runner) Run(id, by string) (*Prompt, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p == nil {
-		r.startLocked(s, by, nil, "", "")
-		return nil, nil
+	if s.Kind.Writes() {
+		p.NeedsApproval = r.twoPerson(s, env)
 	}
-	p.By = by
-	p.NeedsApproval = r.needsApproval(s)
-	return r.openPromptLocked(p, pend), nil
+	return r.openPromptLocked(p, pend, by), nil
 }
 
-// openPromptLocked makes p the open confirmation, with what to run once
-// it is answered.
-func (r *Runner) openPromptLocked(p *Prompt, pend *pendingRun) *Prompt {
-	r.nextID++
-	p.ID = r.nextID
-	r.prompt = p
-	r.pending[p.ID] = pend
-	r.publishLocked()
-	return p
-}
-
-func (r *Runner) canStartLocked(s *Step) error {
-	if err := r.idleLocked(); err != nil {
-		return err
-	}
-	if why := r.notReady(s); why != "" {
-		return errors.New(why)
-	}
-	if held := r.heldByLocked(s); len(held) > 0 {
-		return &ErrHeld{Step: s.ID, HeldBy: held}
+// idleLocked says why nothing new can start now, or nil.
+func (r *Runner) idleLocked() error {
+	switch {
+	case r.running != "":
+		return fmt.Errorf("step %s is running: wait for it, or stop it", r.running)
+	case r.desk.open != nil:
+		return fmt.Errorf("a confirmation is open: %s", r.desk.open.Title)
+	case r.rollbacks.active() != nil:
+		return fmt.Errorf("a rollback is under way")
 	}
 	return nil
 }
 
-// promptFor builds the confirmation a step needs, or nil.
+// promptFor builds the confirmation a step needs.
 func (r *Runner) promptFor(s *Step, env *connect.Env) (*Prompt, *pendingRun, error) {
 	pend := &pendingRun{step: s, values: map[string]string{}}
 	p := &Prompt{Step: s.ID, Kind: s.Kind, Warning: s.Warning, DryRun: r.o.DryRun}
@@ -453,11 +358,9 @@ func (r *Runner) promptFor(s *Step, env *connect.Env) (*Prompt, *pendingRun, err
 		}
 		p.Fields = append(p.Fields, Field{Key: "note", Label: label, Required: s.Note != ""})
 	default:
-		if len(s.Inputs) == 0 {
-			return nil, nil, nil
-		}
-		p.Title = fmt.Sprintf("%s: values", s)
+		p.Title = fmt.Sprintf("%s on %s: run the checks", s, where)
 		p.Proceed = "Run"
+		p.Lines = r.checkLines(s, env)
 	}
 	for _, in := range s.Inputs {
 		f := Field{Key: in.Name, Label: in.Label, Default: in.Default, Required: true}
@@ -471,6 +374,54 @@ func (r *Runner) promptFor(s *Step, env *connect.Env) (*Prompt, *pendingRun, err
 	}
 	pend.fields = p.Fields
 	return p, pend, nil
+}
+
+// checkLines say what a verify, precondition or observe step asks, for
+// its confirmation: it reads, and writes nothing but the journal.
+func (r *Runner) checkLines(s *Step, env *connect.Env) []string {
+	d := r.o.Runbook.Integration(s.Integration)
+	var lines []string
+	if s.Kind == KindObserve {
+		name := s.Integration
+		if d != nil {
+			name = d.Name
+		}
+		return []string{fmt.Sprintf("watch %s on %s for %s against the guide's limits", name, env.App, s.Window), "reads only: nothing is written to the app"}
+	}
+	for _, c := range s.Checks {
+		lines = append(lines, r.checkText(c, d, env))
+	}
+	if s.Timeout > 0 {
+		lines = append(lines, fmt.Sprintf("retried until it passes, for up to %s; reads only: nothing is written to the app", s.Timeout))
+	}
+	return lines
+}
+
+// checkText is one check in a line.
+func (r *Runner) checkText(c Check, d *integrations.Definition, env *connect.Env) string {
+	want := strings.Join(c.Want, " or ")
+	switch c.Call {
+	case "source":
+		if d != nil && d.Source.Kind == "http" {
+			return fmt.Sprintf("%s https://%s.fly.dev%s → %s is %s", d.Source.Method, env.App, d.Source.Path, d.Source.Field, strings.Join(d.Source.Live, " or "))
+		}
+		return "the app's source is " + want
+	case "post":
+		return fmt.Sprintf("POST https://%s.fly.dev/api/social/post {\"text\": %q} → jobId is %s", env.App, c.Text, want)
+	case "job_status":
+		return fmt.Sprintf("GET https://%s.fly.dev/api/social/status/<job> → status %s", env.App, want)
+	case "logs":
+		return fmt.Sprintf("fly logs -a %s: a line %q", env.App, c.Text)
+	case "env":
+		return fmt.Sprintf("fly ssh console -a %s -C 'printenv %s' → %s", env.App, c.Name, wantWords(c.Want))
+	case "secrets":
+		return fmt.Sprintf("fly secrets list -a %s → %s listed", env.App, strings.Join(c.Names, ", "))
+	case "migration":
+		return fmt.Sprintf("the %s migration in supabase_migrations.schema_migrations and the table itself", c.Table)
+	case "chatwoot":
+		return "Chatwoot: GET /api health, authentication, GET conversations"
+	}
+	return c.Call
 }
 
 // writes are the platform writes a step makes, in order.
@@ -512,154 +463,31 @@ func (r *Runner) describe(s *Step, env *connect.Env, values map[string]string) [
 	return lines
 }
 
-// Answer answers the open prompt. Wrong confirmation text, or a missing
-// required value, changes nothing and says why.
-func (r *Runner) Answer(id uint64, a Answer) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	p := r.prompt
-	if p == nil || p.ID != id {
-		return errors.New("that confirmation is no longer open")
-	}
-	if err := r.mayActLocked(a.By); err != nil {
-		return err
-	}
-	if p.Awaiting {
-		return fmt.Errorf("waiting for a second operator's approval")
-	}
-	if p.TypeToConfirm != "" && strings.TrimSpace(a.Typed) != p.TypeToConfirm {
-		return fmt.Errorf("type %s to confirm", p.TypeToConfirm)
-	}
-	pend := r.pending[id]
-	if pend.rollback != nil {
-		r.prompt = nil
-		delete(r.pending, id)
-		_ = r.o.Journal.Append(r.record(nil, pend.rollback.env, ActConfirm, Record{Operator: a.By, Step: "rollback", Commands: p.Lines, Result: "confirmed"}))
-		r.closed(id, "confirmed")
-		r.startRollbackLocked(pend.rollback, a.By, false)
-		return nil
-	}
-	if rb := r.activeRollbackLocked(); rb != nil {
-		return fmt.Errorf("a rollback on %s is under way: wait for it to end", rb.App)
-	}
-	values := maps.Clone(pend.values)
-	if values == nil {
-		values = map[string]string{}
-	}
-	for _, f := range pend.fields {
-		v, given := a.Values[f.Key]
-		v = strings.TrimSpace(v)
-		if given && v != "" {
-			values[f.Key] = v
-		}
-		if values[f.Key] == "" && f.Default != "" {
-			values[f.Key] = f.Default
-		}
-		if f.Required && values[f.Key] == "" {
-			return fmt.Errorf("%s is required", f.Label)
-		}
-		if f.Masked {
-			r.o.Stack.Masker.Add(values[f.Key])
-		}
-	}
-	s, env, name := pend.target(r)
-	approver := ""
-	if p.NeedsApproval {
-		if r.shared {
-			// The two-person rule: the driver proposes, another approves.
-			pend.answered = values
-			p.Awaiting = true
-			_ = r.o.Journal.Append(r.record(s, env, ActConfirm, Record{Operator: a.By, Step: name, Commands: p.Lines, Result: "proposed", Note: "waiting for a second operator's approval"}))
-			r.publishLocked()
-			return nil
-		}
-		approver = "waived: local console, no second operator (two_person is on for " + env.Config.Name + ")"
-	}
-	r.prompt = nil
-	delete(r.pending, id)
-	_ = r.o.Journal.Append(r.record(s, env, ActConfirm, Record{Operator: a.By, Step: name, Commands: p.Lines, Result: "confirmed", Approver: approver}))
-	r.closed(id, "confirmed")
-	r.launchLocked(pend, a.By, values, approver)
-	return nil
-}
-
-// target is what a pending prompt stands for: a step, or a success
-// criterion (s nil), with its environment and its name in the journal.
-func (pend *pendingRun) target(r *Runner) (*Step, *connect.Env, string) {
-	if cr := pend.criterion; cr != nil {
-		return nil, cr.env, cr.c.step()
-	}
-	return pend.step, r.env(pend.step), pend.step.ID
-}
-
-// launchLocked starts what a confirmed (and, where needed, approved)
-// prompt stands for.
-func (r *Runner) launchLocked(pend *pendingRun, by string, values map[string]string, approver string) {
-	if cr := pend.criterion; cr != nil {
-		r.wg.Go(func() { r.runCriterion(cr, by, values, approver) })
-		return
-	}
-	r.startLocked(pend.step, by, values, values["note"], approver)
-}
-
-// closed records how a prompt ended, for the view that opened it.
-func (r *Runner) closed(id uint64, how string) {
-	r.lastClosed = ClosedPrompt{ID: id, How: how}
-}
-
-// CancelPrompt closes the open prompt; nothing is done. The driver or
-// the operator who asked for it may cancel it.
-func (r *Runner) CancelPrompt(id uint64, by, why string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.prompt == nil || r.prompt.ID != id || (r.mayActLocked(by) != nil && r.prompt.By != by) {
-		return
-	}
-	r.cancelPromptLocked(id, by, why)
-}
-
-func (r *Runner) cancelPromptLocked(id uint64, by, why string) {
-	if r.prompt == nil || r.prompt.ID != id {
-		return
-	}
-	if pend := r.pending[id]; pend.rollback != nil {
-		_ = r.o.Journal.Append(r.record(nil, pend.rollback.env, ActCancel, Record{Operator: by, Step: "rollback", Result: "cancelled", Note: why}))
-	} else if pend.criterion != nil {
-		_ = r.o.Journal.Append(r.record(nil, pend.criterion.env, ActCancel, Record{Operator: by, Step: pend.criterion.c.step(), Result: "cancelled", Note: why}))
-	} else {
-		s := pend.step
-		_ = r.o.Journal.Append(r.record(s, r.env(s), ActCancel, Record{Operator: by, Result: "cancelled", Note: why}))
-	}
-	r.prompt = nil
-	delete(r.pending, id)
-	r.closed(id, "cancelled by "+by+": "+why)
-	r.publishLocked()
-}
-
-// Skip marks a step skipped; a reason is required. A blocked
-// precondition cannot be skipped: the guide says do not proceed.
-func (r *Runner) Skip(id, by, reason string) error {
+// Skip marks a step skipped from seat by; a reason is required. A skip is
+// never a pass: the steps that wait for it stay held. A blocked
+// precondition, and every step it holds, cannot be skipped.
+func (r *Runner) Skip(id string, by *Seat, reason string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.o.Runbook.Step(id)
-	st := r.steps[id]
-	switch {
-	case s == nil:
+	if s == nil {
 		return fmt.Errorf("no step %q", id)
-	case r.mayActLocked(by) != nil:
-		return r.mayActLocked(by)
-	case strings.TrimSpace(reason) == "":
-		return errors.New("a reason is required to skip a step")
-	case r.running == id:
-		return fmt.Errorf("step %s is running", id)
-	case s.Kind == KindPrecondition && st.State == Blocked:
-		return fmt.Errorf("step %s blocks: the guide says do not proceed; fix the cause and run it again", id)
 	}
-	rec := r.record(s, r.env(s), ActStepSkip, Record{Operator: by, Result: "skipped", Note: reason})
+	if err := r.seats.mayAct(by); err != nil {
+		return err
+	}
+	if r.desk.open != nil {
+		return fmt.Errorf("a confirmation is open: %s", r.desk.open.Title)
+	}
+	if err := r.steps.canSkip(s, reason); err != nil {
+		return err
+	}
+	rec := r.record(s, r.env(s), ActStepSkip, Record{Operator: by.name(r), Result: "skipped", Note: reason})
 	if err := r.o.Journal.Append(rec); err != nil {
 		return err
 	}
-	st.State, st.Ended, st.Operator, st.Note, st.Result = Skipped, rec.Time, by, reason, "skipped: "+reason
+	st := r.steps.status(id)
+	st.State, st.Ended, st.Operator, st.Note, st.Result = Skipped, rec.Time, by.name(r), reason, "skipped: "+reason
 	r.publishLocked()
 	return nil
 }
@@ -696,7 +524,7 @@ func (r *Runner) record(s *Step, env *connect.Env, action string, rec Record) Re
 // startLocked runs a step in the background.
 func (r *Runner) startLocked(s *Step, by string, values map[string]string, note, approver string) {
 	env := r.env(s)
-	st := r.steps[s.ID]
+	st := r.steps.status(s.ID)
 	now := r.o.Now()
 	if strings.HasPrefix(st.Result, "interrupted: ") {
 		r.resume = "" // the operator is dealing with what was in flight
@@ -706,7 +534,7 @@ func (r *Runner) startLocked(s *Step, by string, values map[string]string, note,
 	r.running, r.cancel = s.ID, cancel
 	done := make(chan struct{})
 	r.stepDone = done
-	_ = r.o.Journal.Append(r.record(s, env, ActStepStart, Record{Operator: by, Approver: approver}))
+	r.append(r.record(s, env, ActStepStart, Record{Operator: by, Approver: approver}))
 	r.publishLocked()
 	x := &execution{r: r, s: s, env: env, by: by, approver: approver, values: values, vars: map[string]string{}}
 	r.wg.Go(func() {
@@ -731,7 +559,7 @@ func (r *Runner) finish(s *Step, env *connect.Env, by, approver string, o outcom
 	jerr := r.o.Journal.Append(rec)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := r.steps[s.ID]
+	st := r.steps.status(s.ID)
 	st.State, st.Result, st.Ended, st.Diagnosis, st.Deadline = o.state, o.result, rec.Time, o.diagnosis, time.Time{}
 	if o.state != Passed {
 		st.Diagnosis = append(st.Diagnosis, r.ifNot(st)...)
@@ -759,7 +587,7 @@ func (r *Runner) ifNot(st *StepStatus) []string {
 func (r *Runner) output(id, line string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := r.steps[id]
+	st := r.steps.status(id)
 	st.Output = append(st.Output, r.o.Stack.Masker.Mask(line))
 	if over := len(st.Output) - 200; over > 0 {
 		st.Output = st.Output[over:]
@@ -770,8 +598,15 @@ func (r *Runner) output(id, line string) {
 func (r *Runner) setDeadline(id string, d time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.steps[id].Deadline = d
+	r.steps.status(id).Deadline = d
 	r.publishLocked()
+}
+
+// noteApply records that app was just applied, for the logs check.
+func (r *Runner) noteApply(app string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastApply[app] = r.o.Now()
 }
 
 // Close waits for a running step after cancelling it, and for the
@@ -782,17 +617,10 @@ func (r *Runner) Close() {
 	r.watchers.Wait()
 }
 
-// Next returns the first step that can run now, or "".
-func (s *State) Next() string {
-	for _, st := range s.Steps {
-		if !st.State.Done() && st.State != Running && len(st.HeldBy) == 0 {
-			return st.Step.ID
-		}
-	}
-	return ""
-}
+// Next returns the first step that can run now, or "": it moves past the
+// steps that passed or were skipped, and the ones that cannot run.
+func (s *State) Next() string { return s.next }
 
-// sortedKeys lists a map's keys in order.
 // Plan says what a step would run, for views: the platform's commands for
 // a write (values masked), the command line for a local command.
 func (r *Runner) Plan(id string) []string {

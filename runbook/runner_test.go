@@ -58,12 +58,15 @@ func startStack(t *testing.T, o connect.Options) *connect.Stack {
 }
 
 type harness struct {
-	t    *testing.T
-	st   *connect.Stack
-	rb   *Runbook
-	j    *Journal
-	r    *Runner
-	path string
+	t     *testing.T
+	st    *connect.Stack
+	rb    *Runbook
+	j     *Journal
+	r     *Runner
+	alice *Seat // the operator at the console
+	// second approves alice's proposals on a shared console.
+	second *Seat
+	path   string
 }
 
 func newHarness(t *testing.T, scenario string, dryRun bool) *harness {
@@ -87,20 +90,23 @@ func harnessOn(t *testing.T, st *connect.Stack, path, operator string, dryRun bo
 	}
 	r := NewRunner(Options{Runbook: rb, Stack: st, Journal: j, Operator: operator, DryRun: dryRun, History: h})
 	t.Cleanup(r.Close)
-	return &harness{t: t, st: st, rb: rb, j: j, r: r, path: path}
+	return &harness{t: t, st: st, rb: rb, j: j, r: r, alice: r.Join(operator), path: path}
 }
 
 // do runs a step to its end the way an operator would: confirm what it
 // asks (typing the app name on production) and wait.
 func (h *harness) do(id string, values map[string]string) *StepStatus {
 	h.t.Helper()
-	p, err := h.r.Run(id, "alice")
+	p, err := h.r.Run(id, h.alice)
 	if err != nil {
 		h.t.Fatalf("run %s: %v", id, err)
 	}
-	if p != nil {
-		if err := h.r.Answer(p.ID, Answer{Typed: p.TypeToConfirm, Values: values, By: "alice"}); err != nil {
-			h.t.Fatalf("answer %s: %v", id, err)
+	if err := h.r.Answer(p.ID, Answer{Typed: p.TypeToConfirm, Values: values, By: h.alice}); err != nil {
+		h.t.Fatalf("answer %s: %v", id, err)
+	}
+	if q := h.r.State().Prompt; q != nil && q.ID == p.ID && q.Awaiting && h.second != nil {
+		if err := h.r.Approve(p.ID, h.second); err != nil {
+			h.t.Fatalf("approve %s: %v", id, err)
 		}
 	}
 	h.r.Wait()
@@ -114,6 +120,20 @@ func (h *harness) pass(ids ...string) {
 		if st.State != Passed {
 			h.t.Fatalf("step %s: %s: %s\n%s", id, st.State, st.Result, strings.Join(st.Output, "\n"))
 		}
+	}
+}
+
+// override goes on past what holds a step, the way a local operator
+// would: a reason, and on production the app's name typed with the word
+// override.
+func (h *harness) override(id, reason string) {
+	h.t.Helper()
+	p, err := h.r.Override(id, h.alice)
+	if err != nil {
+		h.t.Fatalf("override %s: %v", id, err)
+	}
+	if err := h.r.Answer(p.ID, Answer{Typed: p.TypeToConfirm, Values: map[string]string{"reason": reason}, By: h.alice}); err != nil {
+		h.t.Fatalf("answer the override of %s: %v", id, err)
 	}
 }
 
@@ -173,7 +193,7 @@ func TestPublerActivationDevFirstThenProduction(t *testing.T) {
 	h.pass("1.1", "1.2", "1.3", "1.4", "1.5", "2.1")
 	// 2.2 sets the dev secrets from the environment: nothing to type, and
 	// the values never appear.
-	p, err := h.r.Run("2.2", "alice")
+	p, err := h.r.Run("2.2", h.alice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +209,7 @@ func TestPublerActivationDevFirstThenProduction(t *testing.T) {
 	if !strings.Contains(strings.Join(p.Lines, "\n"), "fly secrets set PUBLER_API_KEY=••••••") || !strings.Contains(p.Title, "hotdash-app-dev (dev)") {
 		t.Errorf("prompt lines: %q title %q", p.Lines, p.Title)
 	}
-	if err := h.r.Answer(p.ID, Answer{By: "alice"}); err != nil {
+	if err := h.r.Answer(p.ID, Answer{By: h.alice}); err != nil {
 		t.Fatal(err)
 	}
 	h.r.Wait()
@@ -200,17 +220,17 @@ func TestPublerActivationDevFirstThenProduction(t *testing.T) {
 		t.Fatalf("production went live before 2.6: %s", id)
 	}
 	// 2.6 on production needs the app's name typed.
-	p, _ = h.r.Run("2.6", "alice")
+	p, _ = h.r.Run("2.6", h.alice)
 	if p.TypeToConfirm != "hotdash-app" || p.Warning != "ONLY after dev testing succeeds" {
 		t.Fatalf("production prompt: %+v", p)
 	}
-	if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app-dev", By: "alice"}); err == nil {
+	if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app-dev", By: h.alice}); err == nil {
 		t.Fatal("the wrong app name was accepted")
 	}
 	if h.r.State().Prompt == nil || h.r.State().Step("2.6").State != Pending {
 		t.Fatal("wrong text must do nothing")
 	}
-	if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: "alice"}); err != nil {
+	if err := h.r.Answer(p.ID, Answer{Typed: "hotdash-app", By: h.alice}); err != nil {
 		t.Fatal(err)
 	}
 	h.r.Wait()
@@ -240,30 +260,30 @@ func TestMissingMigrationBlocksWithDoNotProceed(t *testing.T) {
 	if !strings.Contains(strings.Join(s.Diagnosis, "|"), "Contact Data agent") {
 		t.Errorf("diagnosis: %q", s.Diagnosis)
 	}
-	_, err := h.r.Run("1.2", "alice")
+	_, err := h.r.Run("1.2", h.alice)
 	var held *ErrHeld
-	if err == nil || !asHeld(err, &held) || held.HeldBy[0] != "1.1" {
+	if err == nil || !asHeld(err, &held) || held.HeldBy()[0] != "1.1" {
 		t.Fatalf("1.2 ran past a blocked precondition: %v", err)
 	}
-	if err := h.r.Skip("1.1", "alice", "we'll risk it"); err == nil {
+	if err := h.r.Skip("1.1", h.alice, "we'll risk it"); err == nil {
 		t.Error("a blocked precondition was skipped")
 	}
 }
 
 func TestAGateHoldsUntilItsStepsPass(t *testing.T) {
 	h := newHarness(t, "healthy", false)
-	_, err := h.r.Run("2.6", "alice")
+	_, err := h.r.Run("2.6", h.alice)
 	var held *ErrHeld
-	if !asHeld(err, &held) || strings.Join(held.HeldBy, ",") != "2.5,2.5b" {
+	if !asHeld(err, &held) || strings.Join(held.HeldBy(), ",") != "2.5,2.5b" || held.Gated() {
 		t.Fatalf("2.6 before dev testing: %v", err)
 	}
-	if got := h.r.State().Step("2.6").HeldBy; strings.Join(got, ",") != "2.5,2.5b" {
-		t.Errorf("HeldBy = %v", got)
+	if got := holdSteps(h.r.State().Step("2.6").Holds); strings.Join(got, ",") != "2.5,2.5b" {
+		t.Errorf("held by %v", got)
 	}
-	if err := h.r.Skip("pre.2", "alice", ""); err == nil {
+	if err := h.r.Skip("pre.2", h.alice, ""); err == nil {
 		t.Error("skipped without a reason")
 	}
-	if err := h.r.Skip("pre.2", "alice", "checked in the GitHub UI yesterday"); err != nil {
+	if err := h.r.Skip("pre.2", h.alice, "checked in the GitHub UI yesterday"); err != nil {
 		t.Fatal(err)
 	}
 	if s := h.r.State().Step("pre.2"); s.State != Skipped || s.Note != "checked in the GitHub UI yesterday" {
@@ -273,7 +293,7 @@ func TestAGateHoldsUntilItsStepsPass(t *testing.T) {
 
 func TestGA4IsNotReady(t *testing.T) {
 	h := newHarness(t, "healthy", false)
-	if _, err := h.r.Run("3.1", "alice"); err == nil || !strings.Contains(err.Error(), "pending implementation") {
+	if _, err := h.r.Run("3.1", h.alice); err == nil || !strings.Contains(err.Error(), "pending implementation") {
 		t.Fatalf("3.1: %v", err)
 	}
 }
@@ -322,14 +342,16 @@ func TestCancelAndEscapeDoNothing(t *testing.T) {
 	h := newHarness(t, "healthy", false)
 	h.pass(pre...)
 	h.pass("1.1")
-	p, _ := h.r.Run("1.2", "alice")
-	h.r.CancelPrompt(p.ID, "alice", "esc")
+	n := len(h.records())
+	p, _ := h.r.Run("1.2", h.alice)
+	h.r.CancelPrompt(p.ID, h.alice, "esc")
 	if len(h.st.Sim.Writes()) != 0 || h.r.State().Prompt != nil || h.r.State().Step("1.2").State != Pending {
 		t.Fatal("cancel did something")
 	}
-	last := h.records()[len(h.records())-1]
-	if last.Action != ActCancel || last.Step != "1.2" {
-		t.Errorf("cancel not journaled: %+v", last)
+	// Opening and cancelling a confirmation writes nothing, not even to
+	// the journal.
+	if recs := h.records(); len(recs) != n {
+		t.Errorf("a cancelled confirmation was journaled: %+v", recs[n:])
 	}
 }
 
