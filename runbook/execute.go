@@ -481,6 +481,11 @@ func matchAny(patterns []string, v string) bool {
 func (x *execution) observe(ctx context.Context) outcome {
 	def := x.r.o.Runbook.Integration(x.s.Integration)
 	limit := def.ErrorThreshold()
+	// Watch from what the app says now, not from a snapshot taken before
+	// the step that came just before.
+	cctx, cancel := context.WithTimeout(ctx, x.r.o.Stack.Config.Watch.CallTimeout.Duration)
+	x.env.Watcher.Recheck(cctx)
+	cancel()
 	start := x.env.Watcher.Latest().Integration(def.ID)
 	end := x.r.o.Now().Add(x.s.Window)
 	x.r.setDeadline(x.s.ID, end)

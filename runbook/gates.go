@@ -68,21 +68,23 @@ type ErrHeld struct {
 }
 
 func (e *ErrHeld) Error() string {
-	return fmt.Sprintf("%s is %s", e.Step, holdsText(e.Holds))
+	return e.Step + " " + holdsText(e.Holds)
 }
 
 // HeldBy lists the steps that hold it.
 func (e *ErrHeld) HeldBy() []string { return holdSteps(e.Holds) }
 
 // Gated reports whether a gate (not only a wait) holds it.
-func (e *ErrHeld) Gated() bool { return slices.ContainsFunc(e.Holds, func(h Hold) bool { return h.Gate }) }
+func (e *ErrHeld) Gated() bool {
+	return slices.ContainsFunc(e.Holds, func(h Hold) bool { return h.Gate })
+}
 
 func holdsText(hs []Hold) string {
 	parts := make([]string, len(hs))
 	for i, h := range hs {
 		parts[i] = h.Text
 	}
-	return strings.Join(parts, "; and ")
+	return strings.Join(parts, "; ")
 }
 
 func holdSteps(hs []Hold) []string {

@@ -16,15 +16,17 @@ import (
 // StepStatus is one step as the runner knows it. It is part of an
 // immutable State.
 type StepStatus struct {
-	Step     *Step
-	App      string
-	EnvName  string
-	State    StepState
-	Started  time.Time
-	Ended    time.Time
-	Operator string
-	Result   string   // one line: what happened
-	Output   []string // what it printed and did, newest last
+	Step    *Step
+	App     string
+	EnvName string
+	// Production: the step acts on a production environment.
+	Production bool
+	State      StepState
+	Started    time.Time
+	Ended      time.Time
+	Operator   string
+	Result     string   // one line: what happened
+	Output     []string // what it printed and did, newest last
 	// Diagnosis is the guide's "if not" and the integration's diagnosis,
 	// when the step failed or is blocked.
 	Diagnosis []string
@@ -140,7 +142,7 @@ func NewRunner(o Options) *Runner {
 		st := r.steps.status(id)
 		st.DryRun = o.DryRun
 		if env := r.env(st.Step); env != nil {
-			st.App, st.EnvName = env.App, env.Config.Name
+			st.App, st.EnvName, st.Production = env.App, env.Config.Name, env.Config.Production
 		}
 	}
 	if h := o.History; h != nil {
@@ -529,7 +531,7 @@ func (r *Runner) startLocked(s *Step, by string, values map[string]string, note,
 	if strings.HasPrefix(st.Result, "interrupted: ") {
 		r.resume = "" // the operator is dealing with what was in flight
 	}
-	*st = StepStatus{Step: s, App: env.App, EnvName: env.Config.Name, State: Running, Started: now, Operator: by, Note: note, DryRun: r.o.DryRun, Approver: approver}
+	*st = StepStatus{Step: s, App: env.App, EnvName: env.Config.Name, Production: env.Config.Production, State: Running, Started: now, Operator: by, Note: note, DryRun: r.o.DryRun, Approver: approver}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.running, r.cancel = s.ID, cancel
 	done := make(chan struct{})

@@ -30,12 +30,18 @@ func waitRunner(ch <-chan struct{}) tea.Cmd {
 // this session asked for, and closes one that was answered elsewhere.
 func (m *Model) onRunner() {
 	m.run = m.o.Runner.State()
+	for _, n := range m.run.Notices {
+		if n.ID > m.noticed {
+			m.noticed = n.ID
+			m.flash = n.Text
+		}
+	}
 	m.sharedPrompt()
-	// Stepping through: when the step this view started finishes well, go
-	// on to the next one.
+	// Stepping through: when the step this view started passes, go on to
+	// the next one.
 	if m.advance != "" {
 		if st := m.run.Step(m.advance); st != nil && st.State != runbook.Running && st.State != runbook.Pending {
-			if st.State.Done() && m.selected() != nil && m.selected().Step.ID == m.advance {
+			if st.State == runbook.Passed && m.selected() != nil && m.selected().Step.ID == m.advance {
 				if next := m.run.Next(); next != "" {
 					m.sel = m.stepIndex(next)
 				}
@@ -50,7 +56,7 @@ func (m *Model) onRunner() {
 			m.flash = "your proposal was " + m.run.Closed.How
 		}
 		m.dlg = nil
-	case p != nil && (m.dlg == nil || m.dlg.promptID != p.ID) && m.asked == p.ID:
+	case p != nil && (m.dlg == nil || m.dlg.promptID != p.ID) && m.asked == p.ID && p.Seat == m.o.Seat.ID():
 		m.dlg = promptDialog(p)
 		m.dlg.focusInput()
 	}
@@ -110,15 +116,27 @@ func (m *Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, m.runSelected()
 	case key.Matches(msg, k.Skip):
 		if st := m.selected(); st != nil {
-			if st.State.Done() {
+			if st.State.Settled() {
 				m.flash = fmt.Sprintf("%s is already %s", st.Step.ID, st.State)
 				break
 			}
-			d := &dialog{kind: dialogSkip, title: "Skip " + st.Step.String(), proceed: "Skip", step: st.Step.ID,
-				lines: []string{"A reason is required; it goes in the journal."}}
+			d := newDialog(dialogSkip, "Skip "+st.Step.String(), []string{
+				"A reason is required; it goes in the journal.",
+				"A skip is not a pass: the steps that wait for this one stay held until it passes or a gate is overridden.",
+			}, choices("Cancel", "Skip")...)
+			d.step = st.Step.ID
 			d.inputs = []dialogInput{{key: "reason", label: "Reason", in: newInput(false, "why this step is skipped")}}
 			m.dlg = d
 			return m, d.focusInput()
+		}
+	case key.Matches(msg, k.Override):
+		if st := m.selected(); st != nil {
+			p, err := m.o.Runner.Override(st.Step.ID, m.o.Seat)
+			if err != nil {
+				m.flash = err.Error()
+				break
+			}
+			return m, m.openPrompt(p)
 		}
 	}
 	return m, nil
@@ -131,7 +149,7 @@ func (m *Model) runSelected() tea.Cmd {
 			m.flash = c.Evidence
 			return nil
 		}
-		p, err := m.o.Runner.RunCriterion(c.Criterion.ID, m.o.Operator)
+		p, err := m.o.Runner.RunCriterion(c.Criterion.ID, m.o.Seat)
 		if err != nil {
 			m.flash = err.Error()
 			return nil
@@ -142,17 +160,15 @@ func (m *Model) runSelected() tea.Cmd {
 	if st == nil {
 		return nil
 	}
-	p, err := m.o.Runner.Run(st.Step.ID, m.o.Operator)
+	p, err := m.o.Runner.Run(st.Step.ID, m.o.Seat)
 	var held *runbook.ErrHeld
 	switch {
-	case errors.As(err, &held):
-		m.flash = st.Step.ID + " waits for " + m.waitsFor(held.HeldBy)
+	case errors.As(err, &held) && held.Gated():
+		m.flash = fmt.Sprintf("%s is held: %s did not pass (see below) · o goes on anyway (override)", st.Step.ID, strings.Join(gateSteps(st), ", "))
 	case err != nil:
 		m.flash = err.Error()
-	case p != nil:
-		return m.openPrompt(p)
 	default:
-		m.advance = st.Step.ID
+		return m.openPrompt(p)
 	}
 	return nil
 }
@@ -165,88 +181,126 @@ func (m *Model) openPrompt(p *runbook.Prompt) tea.Cmd {
 	return m.dlg.focusInput()
 }
 
-// dialogKey routes a key to the open dialog.
+// dialogKey routes a key to the open dialog, and does what its answer
+// says. Only a dialog's proceeding (or middle) button writes anything.
 func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	d := m.dlg
 	res, cmd := d.key(msg)
+	r, seat := m.o.Runner, m.o.Seat
 	switch res {
+	case dialogOpen:
+		return m, cmd
 	case dialogHidden:
 		m.dlg = nil
-		if d.kind == dialogApprove {
+		switch d.kind {
+		case dialogApprove:
 			m.deferred = d.promptID
+		case dialogWatch:
+			m.hidden = d.promptID // watch it from the status line instead
+		case dialogSuggest:
+			m.later[d.suggestion.Env+d.suggestion.Integration+d.suggestion.Since.String()] = true
+			m.flash = "later: the proposal stays in the footer; r rolls back"
 		}
 	case dialogCancelled:
 		m.dlg = nil
 		switch d.kind {
 		case dialogPrompt:
-			m.o.Runner.CancelPrompt(d.promptID, m.o.Operator, "cancelled at the console")
+			r.CancelPrompt(d.promptID, seat, "cancelled at "+m.o.Operator+"'s console")
 			m.flash = "cancelled: nothing was done"
-		case dialogSuggest:
-			if err := m.o.Runner.Dismiss(d.suggestion, m.o.Operator); err != nil {
-				m.flash = err.Error()
-			} else {
-				m.flash = "not now: the console asks again if the breach clears and comes back"
+			if d.awaiting {
+				m.flash = "proposal withdrawn: nothing was done"
 			}
+		case dialogDecision:
+			m.dlg = d
+			return m, m.decisionAnswer(d, false)
+		case dialogSuggest:
+			m.later[d.suggestion.Env+d.suggestion.Integration+d.suggestion.Since.String()] = true
+			m.flash = "later: the proposal stays in the footer; r rolls back"
 		case dialogApprove:
-			if err := m.o.Runner.Reject(d.promptID, m.o.Operator, "rejected at "+m.o.Operator+"'s console"); err != nil {
+			m.deferred = d.promptID
+		default:
+			m.flash = "nothing was done"
+		}
+	case dialogAlt:
+		m.dlg = nil
+		switch d.kind {
+		case dialogApprove:
+			if err := r.Reject(d.promptID, seat, "rejected at "+m.o.Operator+"'s console"); err != nil {
 				m.flash = err.Error()
 			} else {
 				m.flash = "rejected: nothing was done"
 			}
-		case dialogWatch:
-			m.hidden = d.promptID // watch it from the status line instead
-		case dialogDecision:
-			m.dlg = d
-			return m, m.decisionAnswer(d, false)
+		case dialogSuggest:
+			if err := r.Dismiss(d.suggestion, seat); err != nil {
+				m.flash = err.Error()
+			} else {
+				m.flash = "dismissed: the console asks again if the breach clears and comes back"
+			}
 		}
 	case dialogProceeded:
-		switch d.kind {
-		case dialogInfo, dialogWatch:
-			m.dlg = nil
-			m.hidden = d.promptID
-		case dialogApprove:
-			m.dlg = nil
-			if err := m.o.Runner.Approve(d.promptID, m.o.Operator); err != nil {
-				m.flash = err.Error()
-			}
-		case dialogDecision:
-			return m, m.decisionAnswer(d, true)
-		case dialogSuggest:
-			m.dlg = nil
-			return m, m.askRollback(d.suggestion.Env, []string{d.suggestion.Integration}, false)
-		case dialogPrompt:
-			typed, values := d.values()
-			m.advance = d.step
-			if err := m.o.Runner.Answer(d.promptID, runbook.Answer{Typed: typed, Values: values, By: m.o.Operator}); err != nil {
-				d.err = err.Error()
-				m.advance = ""
-				return m, nil
-			}
-			if p := m.o.Runner.State().Prompt; p != nil && p.ID == d.promptID && p.Awaiting {
-				// The two-person rule: keep the proposal in view until a
-				// second operator approves it.
-				d.awaiting = true
-				d.warn = "Proposed: waiting for a second operator's approval (esc withdraws it)"
-				return m, nil
-			}
-			m.dlg = nil
-		case dialogSkip:
-			_, v := d.values()
-			if err := m.o.Runner.Skip(d.step, m.o.Operator, v["reason"]); err != nil {
-				d.err = err.Error()
-				return m, nil
-			}
-			m.dlg = nil
-			m.run = m.o.Runner.State()
-			if next := m.run.Next(); next != "" {
-				m.sel = m.stepIndex(next)
-			}
-		case dialogQuit:
-			m.o.Runner.Stop()
-			return m, tea.Quit
-		}
+		return m, m.proceed(d)
 	}
 	return m, cmd
+}
+
+// proceed does what a dialog's proceeding button says.
+func (m *Model) proceed(d *dialog) tea.Cmd {
+	r, seat := m.o.Runner, m.o.Seat
+	m.dlg = nil
+	switch d.kind {
+	case dialogInfo, dialogWatch:
+		m.hidden = d.promptID
+	case dialogApprove:
+		if err := r.Approve(d.promptID, seat); err != nil {
+			m.flash = err.Error()
+		}
+	case dialogDecision:
+		m.dlg = d
+		return m.decisionAnswer(d, true)
+	case dialogDecided:
+		return m.decided(d)
+	case dialogSuggest:
+		return m.askRollback(runbook.RollbackRequest{Env: d.suggestion.Env, IDs: []string{d.suggestion.Integration},
+			Why: "the guide's clock: " + d.suggestion.Reason})
+	case dialogControl:
+		if seat.Driving() {
+			seat.Release()
+			m.flash = "you handed over control: nobody drives until someone presses ctrl+t"
+		} else {
+			seat.TakeControl()
+			m.flash = "you drive now"
+		}
+	case dialogPrompt:
+		typed, values := d.values()
+		m.advance = d.step
+		if err := r.Answer(d.promptID, runbook.Answer{Typed: typed, Values: values, By: seat}); err != nil {
+			d.err = err.Error()
+			m.advance = ""
+			m.dlg = d
+			return nil
+		}
+		if p := r.State().Prompt; p != nil && p.ID == d.promptID && p.Awaiting {
+			// The two-person rule: keep the proposal in view until a
+			// second operator approves it.
+			d.awaiting = true
+			d.warn = "Proposed: waiting for a second operator's approval (esc withdraws it)"
+			m.dlg = d
+		}
+	case dialogSkip:
+		_, v := d.values()
+		if err := r.Skip(d.step, seat, v["reason"]); err != nil {
+			d.err = err.Error()
+			m.dlg = d
+			return nil
+		}
+		// Stepping through: the row after the skipped one.
+		m.run = r.State()
+		m.sel = min(m.stepIndex(d.step)+1, len(m.run.Steps)-1)
+	case dialogQuit:
+		r.Stop()
+		return tea.Quit
+	}
+	return nil
 }
 
 // quit quits, asking first when a step is running or a prompt is open,
@@ -254,7 +308,7 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 func (m *Model) quit() (tea.Model, tea.Cmd) {
 	if m.run != nil {
 		for _, rb := range m.run.Rollbacks {
-			if rb.Running() && m.o.Seat == nil {
+			if rb.Running() && !m.run.Shared {
 				m.flash = "a rollback of " + strings.Join(rb.IDs, ", ") + " on " + rb.App + " is " + rb.Phase + ": quit once it has ended"
 				return m, nil
 			}
@@ -262,16 +316,17 @@ func (m *Model) quit() (tea.Model, tea.Cmd) {
 	}
 	// A shared console's engine outlives any one session: leaving stops
 	// nothing (an open confirmation of this operator's is cancelled).
-	if m.o.Runner == nil || m.o.Seat != nil || !m.o.Runner.Busy() {
+	if m.o.Runner == nil || m.run.Shared || !m.o.Runner.Busy() {
 		return m, tea.Quit
 	}
 	what := "a confirmation is open"
 	if r := m.run.Running; r != "" {
 		what = "step " + m.o.Runbook.Step(r).String() + " is running"
 	}
-	m.dlg = &dialog{kind: dialogQuit, title: "Quit while " + what + "?", proceed: "Quit",
-		lines: []string{"The running step is stopped and the journal keeps it as in flight:", "the next start offers to re-run it or roll back."}}
-	m.dlg.focus = m.dlg.cancelIndex()
+	m.dlg = newDialog(dialogQuit, "Quit while "+what+"?",
+		[]string{"The running step is stopped and the journal keeps it as in flight:", "the next start offers to re-run it or roll back."},
+		choices("Cancel", "Quit")...)
+	m.dlg.focus = m.dlg.firstButton()
 	return m, nil
 }
 
@@ -418,14 +473,25 @@ func (m *Model) stepRow(s *runbook.StepStatus, w int, selected bool) string {
 		right = fmt.Sprintf("interrupted %s %s", s.Started.Local().Format("15:04"), s.Operator)
 	case s.State != runbook.Pending:
 		right = fmt.Sprintf("%s %s %s", s.State, s.Ended.Local().Format("15:04"), s.Operator)
-	case len(s.HeldBy) > 0:
-		right = "waits for " + strings.Join(s.HeldBy, ", ")
+	case s.NotReady != "":
+		right = "not ready"
+	case gated(s):
+		right = "held: " + strings.Join(gateSteps(s), ", ") + " did not pass"
+	case len(s.Holds) > 0:
+		right = "waits for " + strings.Join(holdSteps(s), ", ")
 	case s.State == runbook.Pending && m.run.Next() == s.Step.ID:
 		right = "next"
 	}
-	right = m.stateStyle(s.State)(right)
-	if s.State == runbook.Pending && len(s.HeldBy) > 0 {
-		right = st.Dim.Render(ansi.Strip(right))
+	if len(s.Overrides) > 0 {
+		right = "⤳ overridden · " + right
+	}
+	switch {
+	case s.State == runbook.Pending && gated(s):
+		right = st.Warn.Render(right)
+	case s.State == runbook.Pending && (len(s.Holds) > 0 || s.NotReady != ""):
+		right = st.Dim.Render(right)
+	default:
+		right = m.stateStyle(s.State)(right)
 	}
 	gap := w - ansi.StringWidth(left) - ansi.StringWidth(right) - 1
 	row := left + strings.Repeat(" ", max(1, gap)) + right
@@ -454,8 +520,10 @@ func (m *Model) stepDetail(w, h int) []string {
 			for i := len(m.run.Rollbacks) - 1; i >= 0; i-- {
 				if rb := m.run.Rollbacks[i]; slices.Contains(rb.IDs, c.Criterion.Integration) {
 					lines = append(lines, st.Dim.Render("last run: "+rb.Phase+" "+rb.Result))
-					for _, l := range rb.Lines[max(0, len(rb.Lines)-(h-len(lines)-1)):] {
-						lines = append(lines, "  "+l)
+					if room := h - len(lines); room > 0 {
+						for _, l := range rb.Lines[max(0, len(rb.Lines)-room):] {
+							lines = append(lines, "  "+l)
+						}
 					}
 					break
 				}
@@ -497,8 +565,26 @@ func (m *Model) stepDetail(w, h int) []string {
 		}
 		lines = append(lines, st.Label.Render(label)+"$ "+l)
 	}
-	if len(s.HeldBy) > 0 && s.State == runbook.Pending {
-		lines = append(lines, st.Warn.Render("waits for "+m.waitsFor(s.HeldBy)))
+	if s.State != runbook.Passed && s.State != runbook.Running {
+		for _, hd := range s.Holds {
+			style := st.Dim
+			if hd.Gate {
+				style = st.Warn
+			}
+			for _, l := range wrapText(hd.Text, w) {
+				lines = append(lines, style.Render(l))
+			}
+		}
+		if gated(s) {
+			lines = append(lines, st.Dim.Render("o goes on anyway: an override, with a reason"+overrideHow(s)))
+		}
+	}
+	for _, o := range s.Overrides {
+		who := o.By
+		if o.Approver != "" && !strings.HasPrefix(o.Approver, "waived") {
+			who += ", approved by " + o.Approver
+		}
+		lines = append(lines, st.Warn.Render(fmt.Sprintf("⤳ overridden %s by %s: %s", o.Time.Local().Format("15:04"), who, o.Reason)))
 	}
 	if d := m.o.Runbook.Integration(s.Step.Integration); d != nil && !d.Ready {
 		lines = append(lines, st.Warn.Render("not ready: "+d.Name+" is "+d.NotReady+" (the runbook file says so)"))
@@ -539,13 +625,34 @@ func (m *Model) stepDetail(w, h int) []string {
 	return lines
 }
 
-// waitsFor names the steps ids, each with its state: "1.2 Title (running)".
-func (m *Model) waitsFor(ids []string) string {
-	names := make([]string, 0, len(ids))
-	for _, id := range ids {
-		names = append(names, fmt.Sprintf("%s (%s)", m.o.Runbook.Step(id), m.run.Step(id).State))
+// gated reports whether a gate (a step that did not pass) holds s.
+func gated(s *runbook.StepStatus) bool { return len(s.Holds) > 0 && s.Holds[0].Gate }
+
+// holdSteps are the steps that hold s; gateSteps the gates among them.
+func holdSteps(s *runbook.StepStatus) []string {
+	ids := make([]string, 0, len(s.Holds))
+	for _, h := range s.Holds {
+		ids = append(ids, h.Step)
 	}
-	return strings.Join(names, ", ")
+	return ids
+}
+
+func gateSteps(s *runbook.StepStatus) []string {
+	var ids []string
+	for _, h := range s.Holds {
+		if h.Gate {
+			ids = append(ids, h.Step)
+		}
+	}
+	return ids
+}
+
+// overrideHow says what an override of s asks for beyond a reason.
+func overrideHow(s *runbook.StepStatus) string {
+	if s.Production {
+		return "; on production the app's name typed with the word override, and a second operator's approval when shared"
+	}
+	return ""
 }
 
 // wrapText breaks plain text into lines of at most w cells.

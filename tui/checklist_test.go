@@ -12,6 +12,7 @@ import (
 	"github.com/hotdash/hotdash-console/integrations/connect"
 	"github.com/hotdash/hotdash-console/integrations/sim"
 	"github.com/hotdash/hotdash-console/runbook"
+	"github.com/hotdash/hotdash-console/runbook/runbooktest"
 )
 
 // checklistScreen is a console with a runner on a fresh journal, with the
@@ -24,6 +25,23 @@ func checklistScreen(t *testing.T) (*screen, *runbook.Runner, func() int) {
 func checklistStack(t *testing.T) (*screen, *runbook.Runner, *connect.Stack) {
 	t.Helper()
 	st, rb := testStack(t, "healthy")
+	r, _ := newRunner(t, st, rb)
+	seat := r.Join("alice")
+	runbooktest.Pass(t, r, seat, nil, append(runbooktest.Pre, "1.1")...)
+	m := New(Options{Stack: st, Runbook: rb, Runner: r, Seat: seat, Tick: 50 * time.Millisecond})
+	s := &screen{t: t, m: m}
+	s.tm = teatest.NewTestModel(t, recorder{m, s}, teatest.WithInitialTermSize(200, 50))
+	t.Cleanup(func() {
+		_ = s.tm.Quit()
+		s.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+		m.Close()
+	})
+	return s, r, st
+}
+
+// newRunner is a runner on a fresh journal, and the journal's path.
+func newRunner(t *testing.T, st *connect.Stack, rb *runbook.Runbook) (*runbook.Runner, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
 	j, loaded, err := runbook.OpenJournal(path, runbook.Holder{Operator: "alice", PID: os.Getpid()}, st.Masker)
 	if err != nil {
@@ -33,24 +51,7 @@ func checklistStack(t *testing.T) (*screen, *runbook.Runner, *connect.Stack) {
 	h, _ := runbook.Replay(rb, path, loaded, false, st.Book)
 	r := runbook.NewRunner(runbook.Options{Runbook: rb, Stack: st, Journal: j, Operator: "alice", History: h})
 	t.Cleanup(r.Close)
-	for _, id := range []string{"pre.1", "pre.2", "pre.3", "pre.4", "pre.5"} {
-		if err := r.Skip(id, "alice", "rehearsal"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := r.Run("1.1", "alice"); err != nil {
-		t.Fatal(err)
-	}
-	r.Wait()
-	m := New(Options{Stack: st, Runbook: rb, Runner: r, Operator: "alice", Tick: 50 * time.Millisecond})
-	s := &screen{t: t, m: m}
-	s.tm = teatest.NewTestModel(t, recorder{m, s}, teatest.WithInitialTermSize(200, 50))
-	t.Cleanup(func() {
-		_ = s.tm.Quit()
-		s.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
-		m.Close()
-	})
-	return s, r, st
+	return r, path
 }
 
 func TestTypedConfirmation(t *testing.T) {
@@ -104,7 +105,7 @@ func TestHeldStepSaysWhatHoldsIt(t *testing.T) {
 	}
 	s.waitFor("2.6 Activate production · set secrets", "⚠ ONLY after dev testing succeeds", "waits for 2.5 Test real API (dev workspace) (pending)")
 	s.press("enter")
-	s.waitFor("2.6 waits for 2.5 Test real API (dev workspace) (pending), 2.5b Verify in Publer UI (pending)")
+	s.waitFor("2.6 waits for 2.5 Test real API (dev workspace) (pending); waits for 2.5b Verify in Publer UI (pending)")
 }
 
 func TestSkipNeedsAReason(t *testing.T) {
@@ -123,12 +124,31 @@ func TestSkipNeedsAReason(t *testing.T) {
 }
 
 func TestDecisionTreePaths(t *testing.T) {
-	s, _, st := checklistStack(t)
+	s, r, st := checklistStack(t)
 	s.waitFor("Supabase (Idea Pool)")
-	// Nothing activated: the single-integration path says so plainly.
+	decisions := func() int {
+		n := 0
+		for _, rec := range r.Records() {
+			if rec.Action == runbook.ActDecision {
+				n++
+			}
+		}
+		return n
+	}
+	// The outcome is asked for once more; the default records nothing.
 	s.press("d")
 	s.waitFor("Issue detected: Affecting a single integration?", "Yes → Roll back that integration only")
 	s.press("y")
+	s.waitFor("Issue detected: roll back that integration only", "[ Cancel ]   [ Record ]")
+	s.press("enter")
+	s.waitFor("nothing was done")
+	if n := decisions(); n != 0 {
+		t.Fatalf("%d decisions journaled without Record", n)
+	}
+	// Nothing activated: the single-integration path says so plainly.
+	s.press("d", "y")
+	s.waitFor("[ Record ]")
+	s.press("right", "enter")
 	s.waitFor("Supabase (Idea Pool) is not activated on hotdash-app")
 
 	activate(t, st, sim.ProdApp, "IDEA_POOL_SUPABASE_ENABLED")
@@ -143,13 +163,18 @@ func TestDecisionTreePaths(t *testing.T) {
 		{[]string{"n", "n", "n", "y"}, "Roll back Supabase (Idea Pool) on hotdash-app (production)"},
 		{[]string{"n", "n", "n", "n"}, "Monitor; the console proposes a rollback when a threshold stays breached for 15m0s."},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		s.press("d")
 		s.waitFor("Affecting a single integration?")
 		s.press(tt.keys...)
+		s.waitFor("[ Record ]")
+		s.press("right", "enter")
 		txt := s.waitFor(tt.want)
 		if strings.Contains(tt.want, "Data loss") && !strings.Contains(txt, "Data Agent: Supabase migrations, schema issues") {
 			t.Errorf("STOP without the contacts:\n%s", txt)
+		}
+		if n := decisions(); n != i+2 {
+			t.Errorf("%d decisions journaled, want %d", n, i+2)
 		}
 		s.press("esc")
 		s.waitUntil("the dialog closed", func(txt string) bool { return !strings.Contains(txt, tt.want) })

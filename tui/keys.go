@@ -23,6 +23,7 @@ type keyMap struct {
 	ClearFilter           key.Binding
 	Checklist             key.Binding
 	Skip                  key.Binding
+	Override              key.Binding
 	NextStep              key.Binding
 	Rollback              key.Binding
 	Emergency             key.Binding
@@ -60,7 +61,8 @@ func defaultKeys() keyMap {
 		Bottom:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "newest (follow)")),
 		ClearFilter: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "clear filter")),
 		Checklist:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "activation checklist")),
-		Skip:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip step (reason)")),
+		Skip:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip step (reason; not a pass)")),
+		Override:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "override a held step's gate")),
 		NextStep:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "go to next step")),
 		Rollback:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "roll back the focused integration")),
 		Emergency:   key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "emergency rollback of all")),
@@ -81,7 +83,7 @@ func (k keyMap) helpGroups(demo bool) [][]key.Binding {
 	logs := []key.Binding{k.Filter, k.ClearFilter, k.Follow, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	run := k.Run
 	run.SetHelp("enter", "run the selected step")
-	steps := []key.Binding{k.Checklist, run, k.Skip, k.NextStep, k.Rollback, k.Emergency, k.Decide}
+	steps := []key.Binding{k.Checklist, run, k.Skip, k.Override, k.NextStep, k.Rollback, k.Emergency, k.Decide}
 	general := []key.Binding{k.Health, k.Control, k.Approve, k.Back, k.Help, k.Quit}
 	if demo {
 		general = append(general, k.Faults)

@@ -30,13 +30,14 @@ type Options struct {
 	Now func() time.Time
 	// Tick is how often ages refresh (default 1s).
 	Tick time.Duration
-	// Runner executes the checklist; Operator is who this view is.
-	Runner   *runbook.Runner
+	// Runner executes the checklist; Seat is this view's session on it
+	// (New seats one when it is nil), and every action comes from it.
+	Runner *runbook.Runner
+	Seat   *runbook.Seat
+	// Operator is who this view is (default: the seat's operator).
 	Operator string
 	// HistoryPath is the check history the monitoring view reads.
 	HistoryPath string
-	// Seat is this view's seat on a shared console (nil: a local one).
-	Seat *runbook.Seat
 }
 
 type mode int
@@ -83,13 +84,16 @@ type Model struct {
 	run      *runbook.State
 	runCh    <-chan struct{}
 	runStop  func()
-	sel      int     // selected step
-	dlg      *dialog // the open dialog
-	asked    uint64  // the runner prompt this view asked for
-	advance  string  // the step this view started: on passing, select the next
-	hidden   uint64  // another operator's prompt this view chose not to watch
-	deferred uint64  // another operator's proposal this view set aside
-	flash    string  // the last thing an action said
+	sel      int             // selected step
+	dlg      *dialog         // the open dialog
+	asked    uint64          // the runner prompt this view asked for
+	advance  string          // the step this view started: on passing, select the next
+	hidden   uint64          // another operator's prompt this view chose not to watch
+	deferred uint64          // another operator's proposal this view set aside
+	flash    string          // the last thing an action said
+	noticed  uint64          // the last runner notice this view has shown
+	later    map[string]bool // proposed rollbacks set aside for later
+	ownSeat  bool            // New seated this view: Close frees the seat
 }
 
 // envView is one environment's live state as this view has received it.
@@ -132,9 +136,19 @@ func New(o Options) *Model {
 	m.input = textinput.New()
 	m.input.Prompt = "/"
 	m.input.Placeholder = "regex, case-insensitive; !inverts"
+	m.later = map[string]bool{}
 	if o.Runner != nil {
+		if m.o.Seat == nil {
+			m.o.Seat, m.ownSeat = o.Runner.Join(o.Operator), true
+		}
+		if m.o.Operator == "" {
+			m.o.Operator = m.o.Seat.Operator
+		}
 		m.runCh, m.runStop = o.Runner.Subscribe()
 		m.run = o.Runner.State()
+		if n := len(m.run.Notices); n > 0 {
+			m.noticed = m.run.Notices[n-1].ID // what was said before this view opened
+		}
 		m.sel = m.stepIndex(m.run.Next())
 		for i, st := range m.run.Steps {
 			if strings.HasPrefix(st.Result, "interrupted: ") {
@@ -155,6 +169,9 @@ func (m *Model) Close() {
 	}
 	if m.runStop != nil {
 		m.runStop()
+	}
+	if m.ownSeat {
+		m.o.Seat.Leave()
 	}
 }
 
@@ -294,23 +311,17 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(msg, k.Emergency) && m.run != nil:
 		// The environment on screen, whatever step is selected.
-		return m, m.askRollback(m.cur().env.Config.Name, nil, true)
+		return m, m.askRollback(runbook.RollbackRequest{Env: m.cur().env.Config.Name, Emergency: true, Why: "emergency rollback (R)"})
 	case key.Matches(msg, k.Decide) && m.run != nil && len(m.o.Runbook.Decision.Branches) > 0:
 		m.dlg = m.decisionDialog()
 		return m, nil
 	case key.Matches(msg, k.Rollback) && m.run != nil:
 		env, id := m.target()
-		return m, m.askRollback(env, []string{id}, false)
-	case key.Matches(msg, k.Control) && m.o.Seat != nil:
-		if m.o.Seat.Driving() {
-			m.o.Seat.Release()
-			m.flash = "you handed over control: nobody drives until someone presses ctrl+t"
-		} else {
-			m.o.Seat.TakeControl()
-			m.flash = "you drive now"
-		}
+		return m, m.askRollback(runbook.RollbackRequest{Env: env, IDs: []string{id}, Why: "key r"})
+	case key.Matches(msg, k.Control) && m.run != nil && m.run.Shared:
+		m.dlg = m.controlDialog()
 		return m, nil
-	case key.Matches(msg, k.Approve) && m.run != nil && m.run.Prompt != nil && m.run.Prompt.Awaiting:
+	case key.Matches(msg, k.Approve) && m.run != nil && m.run.Reviewable(m.o.Seat):
 		m.dlg = m.approvalDialog(m.run.Prompt)
 		return m, nil
 	case key.Matches(msg, k.Health):

@@ -8,7 +8,7 @@ func TestDialogFocusedInputKeepsBlinking(t *testing.T) {
 	st, rb := testStack(t, "healthy")
 	m := New(Options{Stack: st, Runbook: rb})
 	t.Cleanup(m.Close)
-	d := &dialog{kind: dialogSkip, title: "Two inputs", proceed: "Go", inputs: []dialogInput{
+	d := &dialog{kind: dialogSkip, title: "Two inputs", buttons: choices("Cancel", "Go"), inputs: []dialogInput{
 		{key: "first", label: "First", in: newInput(false, "")},
 		{key: "second", label: "Second", in: newInput(false, "")},
 	}}

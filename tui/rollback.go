@@ -25,12 +25,14 @@ func (m *Model) target() (env, id string) {
 	return env, m.defs()[m.focus].ID
 }
 
-// askRollback asks the runner for a rollback and opens its confirmation.
-func (m *Model) askRollback(env string, ids []string, emergency bool) tea.Cmd {
-	p, err := m.o.Runner.Rollback(env, ids, emergency, m.o.Operator, false)
-	if errors.Is(err, runbook.ErrNoFlag) && len(ids) == 1 {
+// askRollback asks the runner for a rollback from this view's seat and
+// opens its confirmation.
+func (m *Model) askRollback(q runbook.RollbackRequest) tea.Cmd {
+	q.By = m.o.Seat
+	p, err := m.o.Runner.Rollback(q)
+	if errors.Is(err, runbook.ErrNoFlag) && len(q.IDs) == 1 {
 		// Chatwoot: nothing to set false; its troubleshooting says what to do.
-		m.flash = fmt.Sprintf("%s has no flag to roll back: %s", m.o.Runbook.Integration(ids[0]).Name, troubleHint)
+		m.flash = fmt.Sprintf("%s has no flag to roll back: %s", m.o.Runbook.Integration(q.IDs[0]).Name, troubleHint)
 		return nil
 	}
 	if err != nil {
@@ -97,18 +99,23 @@ func breachLines(st *Styles, s *integrations.Status, now time.Time, compact bool
 // suggestion opens the guide's proposal to roll back, when one is pending
 // and nothing else is asked.
 func (m *Model) suggestion() {
-	if m.dlg != nil || m.run == nil || len(m.run.Suggestions) == 0 {
+	if m.dlg != nil || m.run == nil {
 		return
 	}
-	if m.o.Seat != nil && !m.o.Seat.Driving() {
+	if m.run.Shared && !m.o.Seat.Driving() {
 		return // the driver decides; the footer tells the others
 	}
-	s := m.run.Suggestions[0]
-	d := &dialog{kind: dialogSuggest, title: "Roll back " + m.o.Runbook.Integration(s.Integration).Name + " on " + s.App + "?",
-		lines: []string{s.Reason}, proceed: "Roll back…", suggestion: s}
-	d.focus = d.cancelIndex()
-	d.cancel = "Not now"
-	m.dlg = d
+	for _, s := range m.run.Suggestions {
+		if m.later[s.Env+s.Integration+s.Since.String()] {
+			continue
+		}
+		d := newDialog(dialogSuggest, "Roll back "+m.o.Runbook.Integration(s.Integration).Name+" on "+s.App+"?",
+			[]string{s.Reason, "", "Later sets this aside (the footer keeps it); Dismiss records that it was declined until the breach clears and comes back."},
+			button{"Later", dialogCancelled}, button{"Dismiss", dialogAlt}, button{"Roll back…", dialogProceeded})
+		d.suggestion = s
+		m.dlg = d
+		return
+	}
 }
 
 // decisionDialog is the rollback decision tree, one question at a time.
@@ -130,9 +137,9 @@ func (m *Model) decisionStep(d *dialog) {
 	} else {
 		d.lines = append(d.lines, "No → next question")
 	}
-	d.lines = append(d.lines, "", fmt.Sprintf("(on %s; the integration in focus: %s)", env, m.o.Runbook.Integration(id).Name))
-	d.cancel, d.proceed = "No", "Yes"
-	d.focus = d.cancelIndex()
+	d.lines = append(d.lines, "", fmt.Sprintf("(on %s; the integration in focus: %s)", env, m.o.Runbook.Integration(id).Name), "y and n answer; esc leaves the tree; nothing is recorded until the end")
+	d.buttons = choices("No", "Yes")
+	d.focus = d.firstButton()
 	d.warn = ""
 }
 
@@ -160,17 +167,46 @@ func (m *Model) decisionAnswer(d *dialog, yes bool) tea.Cmd {
 	default:
 		action = "monitor"
 	}
-	m.o.Runner.Decide(env, m.o.Operator, strings.Join(d.path, " → ")+" → "+action)
-	m.dlg = nil
-	switch action {
+	// The outcome is recorded only once confirmed.
+	path := strings.Join(d.path, " → ") + " → " + action
+	lines := []string{path, "", "Recording puts this decision in the journal and the report, then " + map[string]string{
+		"rollback_one": "opens the rollback of " + m.o.Runbook.Integration(id).Name + " to confirm",
+		"rollback_all": "opens the emergency rollback to confirm",
+		"stop":         "shows the emergency contacts",
+		"monitor":      "shows the breaches and their clocks",
+	}[action] + "."}
+	decided := newDialog(dialogDecided, tree.Question+": "+actionWords[action], lines, choices("Cancel", "Record")...)
+	decided.path, decided.action, decided.env, decided.id = d.path, action, env, id
+	m.dlg = decided
+	return nil
+}
+
+// actionWords name the decision tree's actions.
+var actionWords = map[string]string{
+	"rollback_one": "roll back that integration only",
+	"rollback_all": "emergency rollback of all",
+	"stop":         "STOP, contact the Manager immediately",
+	"monitor":      "monitor; roll back if issues persist",
+}
+
+// decided records the decision tree's confirmed outcome and goes where it
+// leads.
+func (m *Model) decided(d *dialog) tea.Cmd {
+	path := strings.Join(d.path, " → ") + " → " + d.action
+	if err := m.o.Runner.Decide(d.env, m.o.Seat, path); err != nil {
+		m.flash = "not recorded: " + err.Error()
+		return nil
+	}
+	m.flash = "decision recorded: " + path
+	switch d.action {
 	case "rollback_one":
-		return m.askRollback(env, []string{id}, false)
+		return m.askRollback(runbook.RollbackRequest{Env: d.env, IDs: []string{d.id}, Why: "decision tree: " + path})
 	case "rollback_all":
-		return m.askRollback(env, nil, true)
+		return m.askRollback(runbook.RollbackRequest{Env: d.env, Emergency: true, Why: "decision tree: " + path})
 	case "stop":
 		m.dlg = m.stopDialog()
 	case "monitor":
-		m.dlg = m.monitorDialog(env)
+		m.dlg = m.monitorDialog(d.env)
 	}
 	return nil
 }
@@ -187,8 +223,8 @@ func (m *Model) stopDialog() *dialog {
 		}
 		lines = append(lines, fmt.Sprintf("  %s: %s", c.Name, c.For))
 	}
-	d := &dialog{kind: dialogInfo, title: "STOP", lines: lines, proceed: "Close", warn: "STOP, contact the Manager immediately"}
-	d.focus = d.proceedIndex()
+	d := newDialog(dialogInfo, "STOP", lines, button{"Close", dialogProceeded})
+	d.warn = "STOP, contact the Manager immediately"
 	return d
 }
 
@@ -211,9 +247,7 @@ func (m *Model) monitorDialog(env string) *dialog {
 	if len(lines) == 2 {
 		lines = append(lines, "No threshold is breached now.")
 	}
-	d := &dialog{kind: dialogInfo, title: "Monitor", lines: lines, proceed: "Close"}
-	d.focus = d.proceedIndex()
-	return d
+	return newDialog(dialogInfo, "Monitor", lines, button{"Close", dialogProceeded})
 }
 
 // sharedPrompt shows another operator's open confirmation: watched while
@@ -224,8 +258,11 @@ func (m *Model) sharedPrompt() {
 	if p == nil || !m.run.Shared {
 		return
 	}
-	if p.By == m.o.Operator {
-		return // the proposer's own dialog says where it stands
+	if p.Seat == m.o.Seat.ID() {
+		return // the asker's own dialog says where it stands
+	}
+	if p.Awaiting && !m.run.Reviewable(m.o.Seat) {
+		return // another session of the proposer's: the footer says it waits
 	}
 	if m.dlg != nil && m.dlg.promptID == p.ID && (m.dlg.kind == dialogApprove || !p.Awaiting) {
 		return
@@ -240,17 +277,34 @@ func (m *Model) sharedPrompt() {
 		m.dlg = m.approvalDialog(p)
 		return
 	}
-	d := &dialog{kind: dialogWatch, title: p.By + " is confirming: " + p.Title, lines: p.Lines, lead: "It would do exactly:",
-		proceed: "Hide", promptID: p.ID, warn: p.Warning}
-	d.focus = d.proceedIndex()
+	d := newDialog(dialogWatch, p.By+" is confirming: "+p.Title, p.Lines, button{"Hide", dialogProceeded})
+	d.lead, d.promptID, d.warn = "It would do exactly:", p.ID, p.Warning
 	m.dlg = d
 }
 
-// approvalDialog asks this operator to approve another's proposal.
+// approvalDialog asks this operator to review another's proposal: the
+// focus starts on Not now, which answers nothing.
 func (m *Model) approvalDialog(p *runbook.Prompt) *dialog {
-	d := &dialog{kind: dialogApprove, title: p.By + " proposes: " + p.Title, lines: p.Lines, lead: "Approving does exactly this, now:",
-		proceed: "Approve", cancel: "Reject", promptID: p.ID,
-		warn: "Two-person rule: " + p.By + " confirmed it; a second operator approves production writes"}
-	d.focus = d.cancelIndex()
+	d := newDialog(dialogApprove, p.By+" proposes: "+p.Title, p.Lines,
+		button{"Not now", dialogCancelled}, button{"Reject", dialogAlt}, button{"Approve", dialogProceeded})
+	d.lead, d.promptID = "Approving does exactly this, now:", p.ID
+	d.warn = "Two-person rule: " + p.By + " confirmed it; a second operator approves it"
 	return d
+}
+
+// controlDialog asks before taking or handing over control: both are
+// journaled, and taking it withdraws what the driver had open.
+func (m *Model) controlDialog() *dialog {
+	if m.o.Seat.Driving() {
+		return newDialog(dialogControl, "Hand over control?", []string{"Nobody drives until someone presses ctrl+t; what you have open or proposed is withdrawn."},
+			choices("Cancel", "Hand over")...)
+	}
+	who := "nobody drives"
+	for _, s := range m.run.Seats {
+		if s.Driving {
+			who = s.Operator + " drives"
+		}
+	}
+	return newDialog(dialogControl, "Take control?", []string{"Now " + who + ". Taking control withdraws what the driver has open or proposed; it is journaled."},
+		choices("Cancel", "Take control")...)
 }

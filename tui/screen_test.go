@@ -60,6 +60,14 @@ func testStack(t *testing.T, scenario string) (*connect.Stack, *runbook.Runbook)
 	cfg.Watch.MachinesInterval.Duration = 50 * time.Millisecond
 	cfg.Watch.CallTimeout.Duration = 2 * time.Second
 	rb := runbook.Default()
+	for _, s := range rb.Steps { // the guide's waits, shortened for tests
+		if s.Kind == runbook.KindObserve {
+			s.Window = 300 * time.Millisecond
+		}
+		if s.Timeout > 10*time.Second {
+			s.Timeout = 10 * time.Second
+		}
+	}
 	st, err := connect.Build(connect.Options{
 		Config: cfg, Defs: rb.Integrations,
 		Sim: sim.Options{Scenario: scenario, Seed: 3, RestartTime: 20 * time.Millisecond, JobTime: 50 * time.Millisecond, LogRate: 40},
@@ -148,6 +156,8 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyRight}
 	case "left":
 		return tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "ctrl+t":
+		return tea.KeyPressMsg{Code: 't', Mod: tea.ModCtrl}
 	case "shift+tab":
 		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
 	case "pgup":

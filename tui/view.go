@@ -27,10 +27,13 @@ func (m *Model) gridFor(w int) (cols, rows int) {
 	return cols, rows
 }
 
+// The smallest screen the console draws; below it, it says so.
+const minWidth, minHeight = 60, 15
+
 // render draws the whole screen, exactly width x height.
 func (m *Model) render() string {
-	if m.width < 20 || m.height < 6 {
-		return "window too small"
+	if m.width < minWidth || m.height < minHeight {
+		return tooSmall(m.width, m.height)
 	}
 	header := m.header()
 	alerts := m.alerts()
@@ -54,11 +57,48 @@ func (m *Model) render() string {
 		body = m.dashboard(bodyH)
 	}
 	if m.dlg != nil {
-		body = m.overlay(body, m.dlg.view(&m.st, m.width), bodyH)
+		body = m.overlay(body, m.dlg.view(&m.st, m.width, bodyH), bodyH)
 	}
 	parts := append([]string{header}, alerts...)
 	parts = append(parts, body, footer)
-	return strings.Join(parts, "\n")
+	return frame(strings.Join(parts, "\n"), m.width, m.height)
+}
+
+// frame makes s exactly w x h: what a view drew too wide is cut (with an
+// ellipsis), rows past h dropped, missing rows blank. A view that
+// overflows loses its edge, never the screen's layout.
+func frame(s string, w, h int) string {
+	lines := strings.SplitN(s, "\n", h+1)
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i, l := range lines {
+		if ansi.StringWidth(l) > w {
+			lines[i] = ansi.Truncate(l, w, "…")
+		}
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// tooSmall is the whole screen when it is smaller than the console needs:
+// one line saying so, the rest blank, exactly w x h.
+func tooSmall(w, h int) string {
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	lines := make([]string, h)
+	msg := fmt.Sprintf("window too small (need %dx%d)", minWidth, minHeight)
+	if w < len(msg) {
+		msg = fmt.Sprintf("need %dx%d", minWidth, minHeight)
+	}
+	lines[0] = fit(msg, w)
+	for i := 1; i < h; i++ {
+		lines[i] = strings.Repeat(" ", w)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func (m *Model) header() string {
@@ -73,7 +113,7 @@ func (m *Model) header() string {
 	}
 	if m.run != nil && m.run.Shared {
 		who := runbook.Presence(m.run.Seats)
-		if m.o.Seat != nil && m.o.Seat.Driving() {
+		if m.o.Seat.Driving() {
 			left += " " + st.Live.Render("▶ you drive") + st.Dim.Render(" ("+who+")")
 		} else {
 			left += " " + st.Warn.Render("◉ "+who)
@@ -104,8 +144,18 @@ func (m *Model) header() string {
 }
 
 // alerts are the red lines under the header: what the console cannot
-// see right now, and why.
+// see right now, and why. They never take the body's room: past a
+// quarter of the screen, the first ones and a count.
 func (m *Model) alerts() []string {
+	out := m.allAlerts()
+	if most := max(1, (m.height-2)/4); len(out) > most {
+		more := len(out) - most + 1
+		out = append(out[:most-1], fit(m.st.BadCell.Render(fmt.Sprintf("✗ %d more problems: see the panes", more)), m.width))
+	}
+	return out
+}
+
+func (m *Model) allAlerts() []string {
 	snap := m.cur().snap
 	var out []string
 	add := func(what, why string) {
@@ -134,8 +184,12 @@ func (m *Model) footer() string {
 	if p := m.pendingApproval(); p != nil && m.dlg == nil && !m.filtering {
 		return fit(st.Warn.Render(p.By+" proposes "+p.Title+": a to review and approve"), m.width)
 	}
-	if m.run != nil && len(m.run.Suggestions) > 0 && m.o.Seat != nil && !m.o.Seat.Driving() && m.dlg == nil {
-		return fit(st.Bad.Render("rollback proposed: "+m.run.Suggestions[0].Reason+" (the driver decides)"), m.width)
+	if m.run != nil && len(m.run.Suggestions) > 0 && m.dlg == nil && (m.run.Shared && !m.o.Seat.Driving() || m.laterAll()) {
+		how := " (r rolls back · d decision tree)"
+		if m.run.Shared && !m.o.Seat.Driving() {
+			how = " (the driver decides)"
+		}
+		return fit(st.Bad.Render("rollback proposed: "+m.run.Suggestions[0].Reason+how), m.width)
 	}
 	if m.filtering {
 		line := m.input.View()
@@ -145,33 +199,54 @@ func (m *Model) footer() string {
 		}
 		return fit(line+hint, m.width)
 	}
-	var binds []key.Binding
+	if m.dlg != nil {
+		return fit(st.Dim.Render("tab moves · enter chooses · esc does nothing"), m.width)
+	}
+	return fit(m.keyHints(m.footerKeys()), m.width)
+}
+
+// footerKeys are the keys that matter most in the current view, most
+// important first: the rollback keys and help lead wherever they work.
+func (m *Model) footerKeys() []key.Binding {
 	k := m.keys
+	var lead []key.Binding
+	if m.run != nil {
+		lead = append(lead, k.Rollback, k.Emergency)
+	}
+	lead = append(lead, k.Help)
 	switch {
 	case m.showHelp:
-		binds = []key.Binding{k.Back}
+		return []key.Binding{k.Back}
 	case m.showHealth:
-		binds = []key.Binding{k.Health, k.Back, k.Help}
+		return append(lead, k.Health, k.Back, k.Quit)
 	case m.showFaults:
-		binds = []key.Binding{k.Up, k.Down, k.Toggle, k.Back}
-	case m.dlg != nil:
-		return fit(st.Dim.Render("tab moves · enter chooses · esc cancels"), m.width)
+		return []key.Binding{k.Up, k.Down, k.Toggle, k.Back}
 	case m.trouble.open:
-		binds = []key.Binding{k.Down, k.PageDown, k.Rollback, k.Back}
+		return append(lead, k.Down, k.PageDown, k.Back)
 	case m.mode == modeLog:
-		binds = []key.Binding{k.Up, k.PageUp, k.Follow, k.Filter, k.ClearFilter, k.Next, k.Back, k.Help}
+		return append(lead, k.Up, k.PageUp, k.Follow, k.Filter, k.ClearFilter, k.Next, k.Back)
 	case m.mode == modeChecklist:
-		binds = []key.Binding{k.Up, k.Down, k.Run, k.Skip, k.NextStep, k.Rollback, k.Decide, k.Back, k.Help, k.Quit}
-	default:
-		binds = []key.Binding{k.Next, k.Open, k.Filter, k.Env}
-		if m.run != nil {
-			binds = append(binds, k.Checklist, k.Rollback, k.Emergency, k.Decide)
+		binds := append(lead, k.Run)
+		if st := m.selected(); st != nil && st.State == runbook.Pending && gated(st) {
+			binds = append(binds, k.Override)
 		}
-		if m.o.Stack.Faults != nil {
-			binds = append(binds, k.Faults)
-		}
-		binds = append(binds, k.Health, k.Help, k.Quit)
+		return append(binds, k.Skip, k.NextStep, k.Decide, k.Up, k.Back, k.Quit)
 	}
+	binds := lead
+	if m.run != nil {
+		binds = append(binds, k.Checklist, k.Decide)
+	}
+	binds = append(binds, k.Next, k.Open, k.Filter, k.Env, k.Health)
+	if m.o.Stack.Faults != nil {
+		binds = append(binds, k.Faults)
+	}
+	return append(binds, k.Quit)
+}
+
+// keyHints draws bindings in order, short descriptions when narrow,
+// dropping from the end what does not fit (every key is in ?).
+func (m *Model) keyHints(binds []key.Binding) string {
+	st := &m.st
 	var parts []string
 	for _, b := range binds {
 		h := b.Help()
@@ -181,17 +256,25 @@ func (m *Model) footer() string {
 		}
 		parts = append(parts, st.Key.Render(h.Key)+" "+st.KeyDesc.Render(desc))
 	}
-	// Too narrow: drop keys before the last two (help and quit stay; the
-	// rest are all in ?).
-	for len(parts) > 2 && ansi.StringWidth(strings.Join(parts, "  ")) > m.width {
-		parts = append(parts[:len(parts)-3], parts[len(parts)-2:]...)
+	for len(parts) > 1 && ansi.StringWidth(strings.Join(parts, "  ")) > m.width {
+		parts = parts[:len(parts)-1]
 	}
-	return fit(strings.Join(parts, "  "), m.width)
+	return strings.Join(parts, "  ")
+}
+
+// laterAll reports whether every proposed rollback was set aside.
+func (m *Model) laterAll() bool {
+	for _, s := range m.run.Suggestions {
+		if !m.later[s.Env+s.Integration+s.Since.String()] {
+			return false
+		}
+	}
+	return true
 }
 
 // pendingApproval is another operator's proposal this view can approve.
 func (m *Model) pendingApproval() *runbook.Prompt {
-	if m.run == nil || m.run.Prompt == nil || !m.run.Prompt.Awaiting || m.run.Prompt.By == m.o.Operator {
+	if m.run == nil || !m.run.Reviewable(m.o.Seat) {
 		return nil
 	}
 	return m.run.Prompt
@@ -199,14 +282,24 @@ func (m *Model) pendingApproval() *runbook.Prompt {
 
 // shortHelp are footer descriptions for narrow terminals.
 var shortHelp = map[string]string{
-	"next pane":                    "pane",
-	"open log":                     "open",
-	"filter log (regex, !inverts)": "filter",
-	"switch environment":           "env",
-	"inject faults (demo)":         "faults",
-	"follow / pause":               "follow",
-	"clear filter":                 "clear",
-	"page up":                      "page",
+	"roll back the focused integration":     "roll back",
+	"emergency rollback of all":             "emergency",
+	"activation checklist":                  "checklist",
+	"run step":                              "run",
+	"skip step (reason; not a pass)":        "skip",
+	"override a held step's gate":           "override",
+	"go to next step":                       "next",
+	"rollback decision tree":                "decide",
+	"monitoring schedule and check history": "history",
+	"up":                                    "up",
+	"next pane":                             "pane",
+	"open log":                              "open",
+	"filter log (regex, !inverts)":          "filter",
+	"switch environment":                    "env",
+	"inject faults (demo)":                  "faults",
+	"follow / pause":                        "follow",
+	"clear filter":                          "clear",
+	"page up":                               "page",
 }
 
 // paneNote is the top-right note on a pane: its number and filter.
