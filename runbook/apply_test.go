@@ -15,14 +15,14 @@ func TestRestartStepsShowTheGuideAndRunADeploy(t *testing.T) {
 	if g := h.rb.Step("1.3").Guide; !slices.Contains(g, "fly apps restart {app}") {
 		t.Errorf("step 1.3 shows the guide's %q", g)
 	}
-	p, err := h.r.Run("1.3", "alice")
+	p, err := h.r.Run("1.3", h.alice)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"fly secrets deploy -a hotdash-app"}; !slices.Equal(p.Lines, want) {
 		t.Errorf("the prompt runs %q, want %q", p.Lines, want)
 	}
-	if err := h.r.Answer(p.ID, Answer{Typed: p.TypeToConfirm, By: "alice"}); err != nil {
+	if err := h.r.Answer(p.ID, Answer{Typed: p.TypeToConfirm, By: h.alice}); err != nil {
 		t.Fatal(err)
 	}
 	h.r.Wait()

@@ -155,6 +155,18 @@ func (r *Runner) Join(operator string) *Seat {
 	return s
 }
 
+// Seat returns the connected seat with the given id, or nil.
+func (r *Runner) Seat(id uint64) *Seat {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.seats.seats {
+		if s.id == id {
+			return s
+		}
+	}
+	return nil
+}
+
 // Driving reports whether the seat drives.
 func (s *Seat) Driving() bool {
 	s.r.mu.Lock()

@@ -21,6 +21,7 @@ import (
 	"github.com/hotdash/hotdash-console/integrations/connect"
 	"github.com/hotdash/hotdash-console/integrations/testkit"
 	"github.com/hotdash/hotdash-console/runbook"
+	"github.com/hotdash/hotdash-console/runbook/runbooktest"
 )
 
 type served struct {
@@ -180,6 +181,18 @@ const (
 	right = "\x1b[C"
 )
 
+// seat is the first connected seat of operator.
+func (s *served) seat(t *testing.T, operator string) *runbook.Seat {
+	t.Helper()
+	for _, si := range s.runner.State().Seats {
+		if si.Operator == operator {
+			return s.runner.Seat(si.ID)
+		}
+	}
+	t.Fatalf("%s has no seat", operator)
+	return nil
+}
+
 func waitState(t *testing.T, r *runbook.Runner, what string, cond func(*runbook.State) bool) {
 	t.Helper()
 	testkit.Eventually(t, 15*time.Second, func() error {
@@ -219,15 +232,7 @@ func TestSharedConsoleOverSSH(t *testing.T) {
 	}
 
 	// Prepare the production write: the pre-activation steps and 1.1.
-	for _, id := range []string{"pre.1", "pre.2", "pre.3", "pre.4", "pre.5"} {
-		if err := s.runner.Skip(id, "alice", "rehearsed"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := s.runner.Run("1.1", "alice"); err != nil {
-		t.Fatal(err)
-	}
-	s.runner.Wait()
+	runbooktest.Pass(t, s.runner, s.seat(t, "alice"), nil, append(runbooktest.Pre, "1.1")...)
 
 	// Alice proposes 1.2 on production; bob approves it from his session.
 	alice.send("c")
@@ -241,7 +246,8 @@ func TestSharedConsoleOverSSH(t *testing.T) {
 	if len(s.stack.Sim.Writes()) != 0 {
 		t.Fatal("the write did not wait for the approval")
 	}
-	bob.send(right, enter)
+	bob.send(right, right, enter) // past Not now and Reject
+
 	waitState(t, s.runner, "1.2 passed", func(st *runbook.State) bool { return st.Step("1.2").State == runbook.Passed })
 	if st := s.runner.State().Step("1.2"); st.Operator != "alice" || st.Approver != "bob" {
 		t.Errorf("1.2 by %q approved by %q", st.Operator, st.Approver)
@@ -250,11 +256,13 @@ func TestSharedConsoleOverSSH(t *testing.T) {
 	// Handover: bob takes control; alice can no longer act.
 	bob.mark()
 	bob.send(ctrlT)
+	bob.waitFor("Take control?")
+	bob.send(right, enter)
 	bob.waitFor("you drive")
 	waitState(t, s.runner, "bob drives", func(st *runbook.State) bool {
 		return runbook.Presence(st.Seats) == "bob driving, alice watching"
 	})
-	if _, err := s.runner.Run("1.3", "alice"); err == nil || !strings.Contains(err.Error(), "bob is driving") {
+	if _, err := s.runner.Run("1.3", s.seat(t, "alice")); err == nil || !strings.Contains(err.Error(), "bob is driving") {
 		t.Fatalf("alice acted after bob took control: %v", err)
 	}
 	data, _ := os.ReadFile(filepath.Join(s.dir, "journal.jsonl"))
@@ -284,13 +292,7 @@ func TestADriverDroppingMidPromptReleasesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob.waitFor("bob watching")
-	for _, id := range []string{"pre.1", "pre.2", "pre.3", "pre.4", "pre.5"} {
-		_ = s.runner.Skip(id, "alice", "rehearsed")
-	}
-	if _, err := s.runner.Run("1.1", "alice"); err != nil {
-		t.Fatal(err)
-	}
-	s.runner.Wait()
+	runbooktest.Pass(t, s.runner, s.seat(t, "alice"), nil, append(runbooktest.Pre, "1.1")...)
 	alice.send("c")
 	alice.waitFor("Production Integration Activation Guide")
 	alice.send("n", enter)
@@ -325,6 +327,8 @@ func TestEndToEndPairingWithOpenSSH(t *testing.T) {
 	b.waitFor("Supabase (Idea Pool)", "alice driving, bob watching", "IDEA_POOL_SUPABASE_ENABLED unset (off)")
 	a.waitFor("alice driving, bob watching")
 	b.keys("C-t")
+	b.waitFor("Take control?")
+	b.keys("Right", "Enter")
 	b.waitFor("you drive (bob driving, alice watching)")
 	a.waitFor("bob driving, alice watching")
 }

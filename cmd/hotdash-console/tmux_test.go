@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotdash/hotdash-console/integrations/config"
+	"github.com/hotdash/hotdash-console/integrations/connect"
+	"github.com/hotdash/hotdash-console/integrations/sim"
 	"github.com/hotdash/hotdash-console/integrations/testkit"
+	"github.com/hotdash/hotdash-console/runbook"
+	"github.com/hotdash/hotdash-console/runbook/runbooktest"
 )
 
 var (
@@ -81,7 +87,7 @@ func (tm *tmux) keys(keys ...string) { tm.run(append([]string{"send-keys"}, keys
 func (tm *tmux) waitFor(want ...string) string {
 	tm.t.Helper()
 	var s string
-	testkit.Eventually(tm.t, 20*time.Second, func() error {
+	testkit.Eventually(tm.t, 60*time.Second, func() error {
 		s = tm.screen()
 		if m := testkit.Missing(s, want...); m != "" {
 			return fmt.Errorf("the screen never showed %q:\n%s", m, s)
@@ -157,14 +163,22 @@ func TestEndToEndActivateSupabaseThenRollBack(t *testing.T) {
 	tm.waitFor("Supabase (Idea Pool)", "IDEA_POOL_SUPABASE_ENABLED unset (off)")
 	tm.keys("c")
 	tm.waitFor("Production Integration Activation Guide", "pre.1 All contract tests passing")
-	// The pre-activation checklist is rehearsed elsewhere: skip it, with a reason.
+	// The pre-activation checklist was done elsewhere: skipped, with a
+	// reason, and 1.1 goes on past it by an override.
 	for _, id := range []string{"pre.1", "pre.2", "pre.3", "pre.4", "pre.5"} {
 		tm.keys("s")
 		tm.waitFor("Skip " + id)
 		tm.keys("rehearsal in the demo", "Enter", "Enter")
 		tm.waitFor("↷ " + id)
 	}
-	tm.keys("Enter") // 1.1 verify migration
+	tm.waitFor("held: pre.1 was skipped (reason: rehearsal in the demo)", "o override")
+	tm.keys("o")
+	tm.waitFor("Override: go on with 1.1 Verify migration", "Type override hotdash-app to confirm")
+	tm.keys("checked with the manager on the call", "Enter", "override hotdash-app", "Enter", "Enter")
+	tm.waitFor("⤳ overridden")
+	tm.keys("Enter") // 1.1 verify migration: confirmed, then run
+	tm.waitFor("1.1 Verify migration on hotdash-app (production): run the checks", "[ Cancel ]")
+	tm.keys("Right", "Enter")
 	tm.waitFor("✓ 1.1")
 	for _, id := range []string{"1.2", "1.3"} {
 		tm.keys("Enter")
@@ -172,7 +186,7 @@ func TestEndToEndActivateSupabaseThenRollBack(t *testing.T) {
 		tm.keys("hotdash-app", "Enter", "Enter")
 		tm.waitFor("✓ " + id)
 	}
-	tm.keys("Enter") // 1.4 verify activation
+	tm.keys("Enter", "Right", "Enter") // 1.4 verify activation
 	tm.waitFor("✓ 1.4")
 	tm.keys("c") // back to the dashboard
 	tm.keys("1")
@@ -193,5 +207,88 @@ func TestEndToEndActivateSupabaseThenRollBack(t *testing.T) {
 	}
 	if !strings.Contains(src, "● mock as the flag says") {
 		t.Errorf("Supabase's source after the rollback: %q\n%s", src, s)
+	}
+}
+
+// journalThroughDevMode writes a demo journal in which an earlier session
+// passed everything up to Publer's dev activation (2.4), and returns its
+// path: the console resumes from it.
+func journalThroughDevMode(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	cfg := config.Default()
+	rb := runbook.Default()
+	for _, s := range rb.Steps { // the same runbook, its waits shortened
+		if s.Kind == runbook.KindObserve {
+			s.Window = 200 * time.Millisecond
+		}
+	}
+	st, err := connect.Build(connect.Options{Config: cfg, Defs: rb.Integrations, Sim: sim.Options{RestartTime: 10 * time.Millisecond, JobTime: 30 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := st.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	j, _, err := runbook.OpenJournal(path, runbook.Holder{Operator: "alice", PID: os.Getpid()}, st.Masker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runbook.NewRunner(runbook.Options{Runbook: rb, Stack: st, Journal: j, Operator: "alice"})
+	seat := r.Join("alice")
+	runbooktest.Pass(t, r, seat, nil, append(runbooktest.Pre, "1.1", "1.2", "1.3", "1.4", "1.5", "2.1", "2.2", "2.3", "2.4")...)
+	r.Close()
+	j.Close()
+	return path
+}
+
+// The gate of the guide's "ONLY after dev testing succeeds", in the real
+// binary at 200x50: skipping the dev tests holds 2.6 with the guide's
+// words; going on is an override with a reason and the app's name typed
+// with the word override; it is journaled and leads the report.
+func TestEndToEndSkippedDevTestsHoldProductionUntilOverridden(t *testing.T) {
+	bin := binary(t)
+	journal := journalThroughDevMode(t)
+	tm := newTmux(t, 200, 50, []string{"TERM=xterm-256color", "USER=alice", "XDG_STATE_HOME=" + t.TempDir()}, bin, "demo", "--journal", journal)
+	tm.waitFor("Resumed from the journal", "✓ 2.4", "2.5 Test real API (dev workspace) · verify")
+	tm.keys("s")
+	tm.waitFor("Skip 2.5 Test real API (dev workspace)", "A skip is not a pass")
+	tm.keys("dev workspace is down", "Enter", "Enter")
+	tm.waitFor("↷ 2.5", "2.5b Verify in Publer UI · manual")
+	tm.keys("s")
+	tm.waitFor("Skip 2.5b Verify in Publer UI")
+	tm.keys("nothing to verify", "Enter", "Enter")
+	tm.waitFor("↷ 2.5b", "2.6 Activate production · set secrets",
+		"held: 2.5 was skipped (reason: dev workspace is down); the guide says ONLY after dev testing succeeds", "o override")
+	tm.keys("Enter")
+	tm.waitFor("2.6 is held: 2.5, 2.5b did not pass (see below) · o goes on anyway (override)")
+
+	tm.keys("o")
+	tm.waitFor("Override: go on with 2.6 Activate production on hotdash-app (production)", "Why go on anyway", "Type override hotdash-app to confirm")
+	tm.keys("dev tested on staging with the manager", "Enter", "override hotdash-app", "Enter", "Enter")
+	tm.waitFor("⤳ overridden", "alice overrode 2.5, 2.5b on 2.6: dev tested on staging with the manager")
+	tm.keys("Enter")
+	tm.waitFor("2.6 Activate production on hotdash-app (production)", "Type hotdash-app to confirm")
+	tm.keys("hotdash-app", "Enter", "Enter")
+	tm.waitFor("✓ 2.6")
+	tm.keys("q")
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if !strings.Contains(tm.run("list-panes", "-F", "#{pane_dead}"), "1") {
+			return errors.New("q did not quit")
+		}
+		return nil
+	})
+
+	out, err := exec.Command(bin, "report", "--journal", journal).CombinedOutput()
+	if err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	report := string(out)
+	gi, si := strings.Index(report, "## Gates overridden"), strings.Index(report, "## Steps")
+	if gi < 0 || gi > si || !strings.Contains(report, "dev tested on staging with the manager") || !strings.Contains(report, "| 2.6 |") {
+		t.Errorf("report:\n%s", report)
 	}
 }
