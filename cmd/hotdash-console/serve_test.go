@@ -153,7 +153,7 @@ func (tm *sshTerm) mark() {
 
 func (tm *sshTerm) waitFor(want string) {
 	tm.t.Helper()
-	testkit.Eventually(tm.t, 15*time.Second, func() error {
+	testkit.Eventually(tm.t, 60*time.Second, func() error {
 		if txt := tm.text(); !strings.Contains(txt, want) {
 			return fmt.Errorf("the session never showed %q; it showed:\n%s", want, tail(txt, 3000))
 		}
@@ -195,7 +195,7 @@ func (s *served) seat(t *testing.T, operator string) *runbook.Seat {
 
 func waitState(t *testing.T, r *runbook.Runner, what string, cond func(*runbook.State) bool) {
 	t.Helper()
-	testkit.Eventually(t, 15*time.Second, func() error {
+	testkit.Eventually(t, 60*time.Second, func() error {
 		if !cond(r.State()) {
 			return fmt.Errorf("never: %s", what)
 		}
@@ -241,7 +241,7 @@ func TestSharedConsoleOverSSH(t *testing.T) {
 	alice.waitFor("Type hotdash-app to confirm")
 	bob.mark()
 	alice.send("hotdash-app", enter, enter)
-	alice.waitFor("waiting for a second operator's approval")
+	waitState(t, s.runner, "alice's proposal awaiting approval", func(st *runbook.State) bool { return st.Prompt != nil && st.Prompt.Awaiting })
 	bob.waitFor("alice proposes: 1.2 Set feature flag on hotdash-app (production)")
 	if len(s.stack.Sim.Writes()) != 0 {
 		t.Fatal("the write did not wait for the approval")
