@@ -3,10 +3,9 @@ package integrations
 import (
 	"bytes"
 	"errors"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
-	"unicode/utf8"
 )
 
 // Level is a log line's severity.
@@ -172,88 +171,31 @@ func parseRFC3339(b []byte) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-var interned sync.Map // string -> string
+var (
+	interned  sync.Map // raw string -> sanitised string
+	internedN atomic.Int64
+)
 
-// intern returns a shared copy of b: instances and regions repeat on every
-// line, and there are only a handful of each.
+// maxInterned bounds the interned strings: a stream that makes up a new
+// instance on every line costs an allocation a line, not memory for ever.
+const maxInterned = 4096
+
+// intern returns a shared, sanitised copy of b: instances and regions
+// repeat on every line, and there are only a handful of each, so each is
+// sanitised once.
 func intern(b []byte) string {
 	if v, ok := interned.Load(string(b)); ok { // no allocation for the lookup
 		return v.(string)
 	}
-	s := string(b)
-	v, _ := interned.LoadOrStore(s, s)
+	s := Sanitize(b)
+	if internedN.Load() >= maxInterned {
+		return s
+	}
+	v, loaded := interned.LoadOrStore(string(b), s)
+	if !loaded {
+		internedN.Add(1)
+	}
 	return v.(string)
-}
-
-// Sanitize turns raw log bytes into text that is safe to put on a terminal:
-// control characters and escape sequences are dropped, tabs become spaces,
-// invalid UTF-8 becomes U+FFFD. The common case (printable ASCII) costs one
-// scan and one copy.
-func Sanitize(b []byte) string {
-	clean := true
-	for _, c := range b {
-		if c < 0x20 || c == 0x7f || c >= 0x80 {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return string(b)
-	}
-	var sb strings.Builder
-	sb.Grow(len(b))
-	for i := 0; i < len(b); {
-		c := b[i]
-		switch {
-		case c == '\t':
-			sb.WriteByte(' ')
-			i++
-		case c == 0x1b: // ESC: skip the whole sequence
-			i = skipEscape(b, i)
-		case c < 0x20 || c == 0x7f:
-			i++
-		case c < 0x80:
-			sb.WriteByte(c)
-			i++
-		default:
-			r, n := utf8.DecodeRune(b[i:])
-			if r >= 0x80 && r < 0xa0 { // C1 controls
-				i += n
-				continue
-			}
-			sb.WriteRune(r)
-			i += n
-		}
-	}
-	return sb.String()
-}
-
-// skipEscape returns the index after the escape sequence starting at i.
-func skipEscape(b []byte, i int) int {
-	i++ // ESC
-	if i >= len(b) {
-		return i
-	}
-	switch b[i] {
-	case '[': // CSI: parameters then a final byte in 0x40-0x7e
-		for i++; i < len(b); i++ {
-			if b[i] >= 0x40 && b[i] <= 0x7e {
-				return i + 1
-			}
-		}
-		return i
-	case ']', 'P', '_', '^': // OSC, DCS, APC, PM: until BEL or ST
-		for i++; i < len(b); i++ {
-			if b[i] == 0x07 {
-				return i + 1
-			}
-			if b[i] == 0x1b && i+1 < len(b) && b[i+1] == '\\' {
-				return i + 2
-			}
-		}
-		return i
-	}
-	return i + 1
 }
 
 // FormatFlyText renders a line in flyctl's text form, to the second: what

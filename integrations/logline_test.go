@@ -39,23 +39,3 @@ func TestFormatThenParseRoundTrips(t *testing.T) {
 		t.Errorf("round trip: %+v != %+v", out, in)
 	}
 }
-
-func TestSanitizeKeepsTerminalSafe(t *testing.T) {
-	tests := map[string]string{
-		"plain":                          "plain",
-		"tab\there":                      "tab here",
-		"\x1b[31mred\x1b[0m":             "red",
-		"title\x1b]0;pwned\x07 after":    "title after",
-		"bell\x07 and \x00nul":           "bell and nul",
-		"café ☕":                         "café ☕",
-		"bad \xff utf8":                  "bad \ufffd utf8",
-		"c1 \u009b31m":                   "c1 31m",
-		"cursor \x1b[2J\x1b[H home":      "cursor  home",
-		"osc st \x1b]8;;http://x\x1b\\l": "osc st l",
-	}
-	for in, want := range tests {
-		if got := Sanitize([]byte(in)); got != want {
-			t.Errorf("Sanitize(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

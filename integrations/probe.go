@@ -52,3 +52,24 @@ type FaultInjector interface {
 	FaultSwitches() []FaultSwitch
 	ToggleFault(key string) (bool, error)
 }
+
+// MaxText bounds a text from outside that the console shows or records (a
+// probe's answer, detail or error): longer ones are cut with "…".
+const MaxText = 500
+
+// Sanitized is r with every text from outside sanitised and bounded (see
+// Clip): what a probe's answer may put in a snapshot. The source was
+// classified from the raw answer before.
+func (r ProbeResult) Sanitized() ProbeResult {
+	r.Answer = Clip(r.Answer, MaxText)
+	r.Warning = Clip(r.Warning, MaxText)
+	r.Detail = Clip(r.Detail, MaxText)
+	r.Err = SanitizeError(r.Err, MaxText)
+	return r
+}
+
+// SafeProbe makes p's results safe to show: every text sanitised and
+// bounded where it enters the console's model.
+func SafeProbe(p Probe) Probe {
+	return ProbeFunc(func(ctx context.Context) ProbeResult { return p.Check(ctx).Sanitized() })
+}

@@ -259,7 +259,7 @@ func (s *Stack) probes(e *Env, o Options) map[string]integrations.Probe {
 			p = both(p, ga4Probe(svc.GA4, o.Getenv, timeout))
 		}
 		if p != nil {
-			out[d.ID] = p
+			out[d.ID] = integrations.SafeProbe(p)
 		}
 	}
 	return out
