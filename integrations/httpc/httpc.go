@@ -1,12 +1,14 @@
 // Package httpc builds the HTTP clients every adapter uses: resty with a
 // timeout, no logging of its own (it would write over the console and could
-// print headers), and errors an operator can read.
+// print headers), answers read up to a bound, and errors an operator can
+// read, with whatever the service said sanitised.
 package httpc
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-resty/resty/v2"
 
@@ -23,16 +26,132 @@ import (
 // UserAgent identifies the console to the services it checks.
 const UserAgent = "hotdash-console"
 
+// MaxBody is the largest answer body the console reads (4 MB): a longer
+// one is refused with ErrTooLarge, without reading the rest.
+const MaxBody = 4 << 20
+
+// ErrTooLarge is an answer whose body is over MaxBody.
+var ErrTooLarge = fmt.Errorf("answer too large (over %d MB)", MaxBody>>20)
+
 // New returns a client for baseURL with the given per-request timeout.
+// Its answers are bounded by MaxBody even when read by resty itself; Do
+// reads them with less memory.
 func New(baseURL string, timeout time.Duration) *resty.Client {
 	c := resty.New().
 		SetBaseURL(strings.TrimRight(baseURL, "/")).
 		SetTimeout(timeout).
+		SetResponseBodyLimit(MaxBody).
 		SetLogger(quiet{}).
 		SetDebug(false).
 		SetDisableWarn(true).
 		SetHeader("User-Agent", UserAgent)
 	return c
+}
+
+// Do makes req (method and path) and reads its answer's body, up to
+// MaxBody: an announced length over it is refused before reading, and an
+// unannounced one (chunked, endless) when it passes it, so memory stays
+// near the bound whatever the service sends. A call that times out says
+// after how long: the deadline that applied, the caller's or the client's.
+func Do(req *resty.Request, method, path string) (*resty.Response, error) {
+	start := time.Now()
+	resp, err := req.SetDoNotParseResponse(true).Execute(method, path)
+	if err != nil {
+		return resp, timedOut(req.Context(), start, err)
+	}
+	raw := resp.RawBody()
+	defer raw.Close()
+	body, err := readBody(raw, resp.RawResponse.ContentLength, MaxBody)
+	if err != nil {
+		return resp, timedOut(req.Context(), start, err)
+	}
+	resp.SetBody(body)
+	return resp, nil
+}
+
+// readBody reads r to its end, refusing more than limit bytes. size is the
+// announced length, or -1. A body of unknown length is read in chunks that
+// grow to 1 MB, so reading n bytes allocates about n, and the chunks are
+// joined once at the end.
+func readBody(r io.Reader, size int64, limit int) ([]byte, error) {
+	if size > int64(limit) {
+		return nil, ErrTooLarge
+	}
+	if size >= 0 {
+		b := make([]byte, size)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	var chunks [][]byte
+	total, next := 0, 4<<10
+	for {
+		c := make([]byte, min(next, limit+1-total))
+		n, err := io.ReadFull(r, c)
+		chunks, total = append(chunks, c[:n]), total+n
+		if total > limit {
+			return nil, ErrTooLarge
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		next = min(2*next, 1<<20)
+	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	b := make([]byte, 0, total)
+	for _, c := range chunks {
+		b = append(b, c...)
+	}
+	return b, nil
+}
+
+// TimeoutError is a call that ran out of time, with the time it had.
+type TimeoutError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *TimeoutError) Error() string { return "timed out after " + e.After.String() }
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// timedOut wraps err in a TimeoutError when it is a timeout of a call
+// that started at start under ctx.
+func timedOut(ctx context.Context, start time.Time, err error) error {
+	if r, ok := NetReason(err); !ok || r != "timed out" {
+		return err
+	}
+	after, ok := Allowed(ctx, start)
+	if !ok || ctx.Err() == nil {
+		// The client's own timeout ended it, not ctx's deadline.
+		after = roundDeadline(time.Since(start))
+	}
+	return &TimeoutError{After: after, Err: err}
+}
+
+// Allowed is how long ctx gave a call that started at start: the deadline
+// that applied to it, whichever of the caller's and the call's own came
+// first. ok is false when ctx has no deadline.
+func Allowed(ctx context.Context, start time.Time) (d time.Duration, ok bool) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	return roundDeadline(dl.Sub(start)), true
+}
+
+// roundDeadline rounds a measured deadline to what a person configured:
+// tenths of a second from a second up, hundredths below.
+func roundDeadline(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return max(d.Round(10*time.Millisecond), 0)
 }
 
 type quiet struct{}
@@ -45,8 +164,9 @@ func (quiet) Debugf(string, ...any) {}
 // what went wrong ("GET /api: connection refused", "HTTP 502: bad gateway").
 // It returns nil for a 2xx answer.
 func Error(what string, resp *resty.Response, err error) error {
+	what = integrations.Clip(what, integrations.MaxText) // a path can hold an answer's ID
 	if err != nil {
-		return fmt.Errorf("%s: %s", what, Reason(err))
+		return &callError{what: what, reason: Reason(err), err: err}
 	}
 	if resp == nil {
 		return fmt.Errorf("%s: no answer", what)
@@ -57,7 +177,17 @@ func Error(what string, resp *resty.Response, err error) error {
 	return &StatusError{What: what, Code: resp.StatusCode(), Body: Snippet(resp.Body())}
 }
 
-// StatusError is a non-2xx answer.
+// callError is a call that got no answer: what was asked and why, in
+// words; errors.Is still sees the cause (a deadline, a cancel).
+type callError struct {
+	what, reason string
+	err          error
+}
+
+func (e *callError) Error() string { return e.what + ": " + e.reason }
+func (e *callError) Unwrap() error { return e.err }
+
+// StatusError is a non-2xx answer. Body is a Snippet: sanitised and short.
 type StatusError struct {
 	What string
 	Code int
@@ -81,19 +211,23 @@ func StatusCode(err error) int {
 	return 0
 }
 
-// Reason says why a request failed, without the URL noise net/http adds.
+// Reason says why a request failed, without the URL noise net/http adds,
+// sanitised (a malformed answer's bytes can be in it) and bounded.
 func Reason(err error) string {
 	if errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return "cancelled"
+	}
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, resty.ErrResponseBodyTooLarge) {
+		return ErrTooLarge.Error()
 	}
 	if r, ok := NetReason(err); ok {
 		return r
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err.Error()
+		err = ue.Err
 	}
-	return err.Error()
+	return integrations.Clip(err.Error(), integrations.MaxText)
 }
 
 // Redact replaces each non-empty secret in s with integrations.Mask, in
@@ -107,13 +241,16 @@ func Redact(s string, secrets ...string) string {
 	return s
 }
 
-// NetReason names the usual ways a connection fails: "timed out",
-// "connection refused", "connection reset", "cannot resolve HOST". ok is
-// false for any other error.
+// NetReason names the usual ways a connection fails: "timed out" (with
+// the time it had, when known), "connection refused", "connection reset",
+// "cannot resolve HOST". ok is false for any other error.
 func NetReason(err error) (reason string, ok bool) {
 	var ne net.Error
 	var dns *net.DNSError
+	var te *TimeoutError
 	switch {
+	case errors.As(err, &te):
+		return te.Error(), true
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "timed out", true
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -121,7 +258,7 @@ func NetReason(err error) (reason string, ok bool) {
 	case errors.Is(err, syscall.ECONNRESET):
 		return "connection reset", true
 	case errors.As(err, &dns):
-		return "cannot resolve " + dns.Name, true
+		return "cannot resolve " + integrations.Clip(dns.Name, 100), true
 	}
 	return "", false
 }
@@ -150,19 +287,26 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Snippet is the start of a body, on one line, for an error message.
-func Snippet(b []byte) string { return Clip(string(b), 160) }
+// snippetRunes is how much of a body an error message quotes.
+const snippetRunes = 160
 
-// Clip is s on one line, its white space collapsed, cut to n runes with
-// "…" marking the cut. It never splits a UTF-8 sequence.
-func Clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	runes := 0
-	for i := range s {
-		if runes == n {
-			return s[:i] + "…"
+// Snippet is the start of a body, sanitised, on one line, for an error
+// message. Only the start of a large body is looked at.
+func Snippet(b []byte) string {
+	look := 16 * snippetRunes
+	cut := len(b) > look
+	if cut {
+		for look > 0 && !utf8.RuneStart(b[look]) {
+			look--
 		}
-		runes++
+		b = b[:look]
+	}
+	s := integrations.Clip(string(b), snippetRunes)
+	if cut && !strings.HasSuffix(s, "…") {
+		s += "…"
 	}
 	return s
 }
+
+// Clip is integrations.Clip: s sanitised, on one line, cut to n runes.
+func Clip(s string, n int) string { return integrations.Clip(s, n) }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 )
 
@@ -39,5 +40,57 @@ func Refused(t testing.TB) string {
 	t.Helper()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
+	return srv.URL
+}
+
+// Escapes is what a hostile or broken service can send in any text field:
+// a window title change, a screen clear, a cursor move, and a fake green
+// verdict. Sanitised, only "OK all good" is left, as plain text.
+const Escapes = "\x1b]0;pwned\x07\x1b[2J\x1b[H\x1b[32mOK all good\x1b[0m"
+
+// AssertInert fails the test when s holds anything a terminal would act
+// on: an escape, a control character (tabs and newlines aside), a C1
+// control or a bidirectional override.
+func AssertInert(t testing.TB, what, s string) {
+	t.Helper()
+	for i, r := range s {
+		switch {
+		case r == '\n' || r == '\t':
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0,
+			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			t.Errorf("%s: control character %U at byte %d: %q", what, r, i, s)
+			return
+		}
+	}
+}
+
+// Flood returns the URL of a server that answers every request 200 with n
+// bytes, announcing the length when announce is true (else the body is
+// chunked); n < 0 is an endless body, sent until the client gives up.
+func Flood(t testing.TB, n int64, announce bool) string {
+	chunk := make([]byte, 32<<10)
+	for i := range chunk {
+		chunk[i] = 'x'
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if announce && n >= 0 {
+			w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		}
+		w.WriteHeader(http.StatusOK)
+		for sent := int64(0); n < 0 || sent < n; {
+			c := chunk
+			if n >= 0 && n-sent < int64(len(c)) {
+				c = c[:n-sent]
+			}
+			if _, err := w.Write(c); err != nil {
+				return
+			}
+			sent += int64(len(c))
+		}
+	}))
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
 	return srv.URL
 }
