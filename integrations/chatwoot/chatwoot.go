@@ -106,7 +106,7 @@ func (c *Client) get(ctx context.Context, path string, auth bool) (*resty.Respon
 			req.SetHeader("api_access_token", c.o.Token)
 		}
 		c.requests.Add(1)
-		resp, err := req.Get(path)
+		resp, err := httpc.Do(req, "GET", path)
 		if err == nil && resp.StatusCode() == http.StatusTooManyRequests {
 			c.rateLimited.Add(1)
 			if try > c.o.Retries {
@@ -143,8 +143,9 @@ func (c *Client) API(ctx context.Context) (APIStatus, error) {
 	if err := json.Unmarshal(resp.Body(), &s); err != nil || (s.QueueServices == "" && s.DataServices == "") {
 		return s, fmt.Errorf("GET /api: malformed answer: %s", httpc.Snippet(resp.Body()))
 	}
+	s.Version = integrations.Clip(s.Version, 40)
 	if !s.Healthy() {
-		return s, fmt.Errorf("GET /api: queue_services=%s, data_services=%s", s.QueueServices, s.DataServices)
+		return s, fmt.Errorf("GET /api: queue_services=%s, data_services=%s", integrations.Clip(s.QueueServices, 100), integrations.Clip(s.DataServices, 100))
 	}
 	return s, nil
 }
@@ -211,7 +212,9 @@ func (c *Client) OpenConversations(ctx context.Context) (Conversations, error) {
 // rejected.
 type authError struct{ reason string }
 
-func (e authError) Error() string { return "authentication failed (401): " + e.reason }
+func (e authError) Error() string {
+	return "authentication failed (401): " + integrations.Clip(e.reason, 300)
+}
 
 func authReason(resp *resty.Response) string {
 	if resp == nil {

@@ -65,7 +65,9 @@ type Error struct {
 	Hint string
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return integrations.Clip(e.text(), integrations.MaxText) }
+
+func (e *Error) text() string {
 	status := e.Status
 	if status == "" {
 		status = fmt.Sprintf("HTTP %d", e.Code)
@@ -101,12 +103,12 @@ func (c *Client) RunReport(ctx context.Context) (sessions int64, rows int, err e
 		return 0, 0, err
 	}
 	path := "/properties/" + c.o.PropertyID + ":runReport"
-	resp, err := c.http.R().SetContext(ctx).
+	req := c.http.R().SetContext(ctx).
 		SetHeader("Authorization", "Bearer "+c.o.Token).
 		SetHeader("Content-Type", "application/json").
 		SetHeader("Accept", "application/json").
-		SetBody(report).
-		Post(path)
+		SetBody(report)
+	resp, err := httpc.Do(req, "POST", path)
 	if err != nil || resp == nil {
 		return 0, 0, httpc.Error("POST "+path, resp, err)
 	}
@@ -141,7 +143,7 @@ func (c *Client) RunReport(ctx context.Context) (sessions int64, rows int, err e
 		}
 		n, err := strconv.ParseInt(r.MetricValues[col].Value, 10, 64)
 		if err != nil {
-			return 0, 0, malformed(fmt.Sprintf("row %d sessions %q", i+1, r.MetricValues[col].Value))
+			return 0, 0, malformed(fmt.Sprintf("row %d sessions %q", i+1, integrations.Clip(r.MetricValues[col].Value, 40)))
 		}
 		sessions += n
 	}
@@ -178,7 +180,7 @@ func (c *Client) errorFrom(path string, resp *resty.Response) error {
 	if json.Unmarshal(resp.Body(), &body) != nil || (body.Error.Status == "" && body.Error.Message == "") {
 		return &httpc.StatusError{What: "POST " + path, Code: resp.StatusCode(), Body: c.redact(httpc.Snippet(resp.Body()))}
 	}
-	e := &Error{Code: body.Error.Code, Status: body.Error.Status, Message: c.redact(httpc.Clip(body.Error.Message, 300))}
+	e := &Error{Code: body.Error.Code, Status: body.Error.Status, Message: c.redact(integrations.Clip(body.Error.Message, 300))}
 	if e.Code == 0 {
 		e.Code = resp.StatusCode()
 	}

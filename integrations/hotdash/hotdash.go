@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -74,7 +75,7 @@ func (c *Client) Call(ctx context.Context, method, path string, body any) (Answe
 		req.SetHeader("Content-Type", "application/json").SetBody(body)
 	}
 	what := method + " " + path
-	resp, err := req.Execute(method, path)
+	resp, err := httpc.Do(req, method, path)
 	if err := httpc.Error(what, resp, err); err != nil {
 		return nil, err
 	}
@@ -99,7 +100,7 @@ func (c *Client) Source(ctx context.Context, spec *integrations.SourceSpec) inte
 		res.Err = err
 		return res
 	}
-	res.Warning = a.Warning()
+	res.Warning = integrations.Clip(a.Warning(), integrations.MaxText)
 	if ok, present := a["success"].(bool); present && !ok {
 		res.Err = fmt.Errorf("%s %s: success=false", spec.Method, spec.Path)
 	}
@@ -111,9 +112,9 @@ func (c *Client) Source(ctx context.Context, spec *integrations.SourceSpec) inte
 		res.Err = fmt.Errorf("%s %s: the answer has no %q field", spec.Method, spec.Path, spec.Field)
 		return res
 	}
-	res.Answer = v
-	res.Source = spec.Classify(v)
-	res.Detail = fmt.Sprintf("%s = %q", spec.Field, v)
+	res.Source = spec.Classify(v) // the answer as sent: sanitising must not make a match
+	res.Answer = integrations.Clip(v, integrations.MaxText)
+	res.Detail = fmt.Sprintf("%s = %q", spec.Field, res.Answer)
 	if res.Source == integrations.SourceUnknown {
 		res.Detail += " (neither live nor mock)"
 	}
@@ -160,14 +161,17 @@ func (c *Client) Post(ctx context.Context, text string, accountIDs []string) (st
 }
 
 // JobStatus reads GET /api/social/status/<jobId> -> {"ok":true,"status":{"status":"complete"}}.
+// The job ID is the app's own answer: it is escaped into the path, and the
+// status is sanitised.
 func (c *Client) JobStatus(ctx context.Context, jobID string) (string, Answer, error) {
-	a, err := c.Call(ctx, "GET", "/api/social/status/"+jobID, nil)
+	path := "/api/social/status/" + url.PathEscape(jobID)
+	a, err := c.Call(ctx, "GET", path, nil)
 	if err != nil {
 		return "", nil, err
 	}
 	st, ok := a.Field("status.status")
 	if !ok {
-		return "", a, fmt.Errorf("GET /api/social/status/%s: the answer has no status.status", jobID)
+		return "", a, fmt.Errorf("GET %s: the answer has no status.status", integrations.Clip(path, integrations.MaxText))
 	}
-	return st, a, nil
+	return integrations.Clip(st, integrations.MaxText), a, nil
 }

@@ -45,8 +45,16 @@ func New(baseURL string, timeout time.Duration) *resty.Client {
 		SetDebug(false).
 		SetDisableWarn(true).
 		SetHeader("User-Agent", UserAgent)
+	// A request carries its client's timeout, so a timeout can be said.
+	c.OnBeforeRequest(func(c *resty.Client, r *resty.Request) error {
+		r.SetContext(context.WithValue(r.Context(), clientTimeout{}, c.GetClient().Timeout))
+		return nil
+	})
 	return c
 }
+
+// clientTimeout keys the client's timeout in a request's context.
+type clientTimeout struct{}
 
 // Do makes req (method and path) and reads its answer's body, up to
 // MaxBody: an announced length over it is refused before reading, and an
@@ -55,15 +63,16 @@ func New(baseURL string, timeout time.Duration) *resty.Client {
 // after how long: the deadline that applied, the caller's or the client's.
 func Do(req *resty.Request, method, path string) (*resty.Response, error) {
 	start := time.Now()
+	ctx := req.Context()
 	resp, err := req.SetDoNotParseResponse(true).Execute(method, path)
 	if err != nil {
-		return resp, timedOut(req.Context(), start, err)
+		return resp, timedOut(ctx, req.Context(), start, err)
 	}
 	raw := resp.RawBody()
 	defer raw.Close()
 	body, err := readBody(raw, resp.RawResponse.ContentLength, MaxBody)
 	if err != nil {
-		return resp, timedOut(req.Context(), start, err)
+		return resp, timedOut(ctx, req.Context(), start, err)
 	}
 	resp.SetBody(body)
 	return resp, nil
@@ -121,15 +130,20 @@ func (e *TimeoutError) Error() string { return "timed out after " + e.After.Stri
 func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // timedOut wraps err in a TimeoutError when it is a timeout of a call
-// that started at start under ctx.
-func timedOut(ctx context.Context, start time.Time, err error) error {
+// that started at start under the caller's ctx; sent is the context the
+// request went with, which holds the client's timeout.
+func timedOut(ctx, sent context.Context, start time.Time, err error) error {
 	if r, ok := NetReason(err); !ok || r != "timed out" {
 		return err
 	}
 	after, ok := Allowed(ctx, start)
 	if !ok || ctx.Err() == nil {
-		// The client's own timeout ended it, not ctx's deadline.
-		after = roundDeadline(time.Since(start))
+		// The client's own timeout ended it, not the caller's deadline.
+		own, _ := sent.Value(clientTimeout{}).(time.Duration)
+		after = own
+		if own <= 0 {
+			after = roundDeadline(time.Since(start))
+		}
 	}
 	return &TimeoutError{After: after, Err: err}
 }

@@ -87,7 +87,9 @@ type Error struct {
 	Env string
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return integrations.Clip(e.text(), integrations.MaxText) }
+
+func (e *Error) text() string {
 	reason := strings.Join(e.Messages, "; ")
 	if reason == "" {
 		reason = http.StatusText(e.Status)
@@ -139,11 +141,11 @@ func (c *Client) get(ctx context.Context, path string) (*resty.Response, error) 
 		return nil, fmt.Errorf("%s is not set", c.o.WorkspaceEnv)
 	}
 	op := "GET " + path
-	resp, err := c.http.R().SetContext(ctx).
+	req := c.http.R().SetContext(ctx).
 		SetHeader("Authorization", "Bearer-API "+c.o.APIKey).
 		SetHeader("Publer-Workspace-Id", c.o.WorkspaceID).
-		SetHeader("Accept", "application/json").
-		Get(path)
+		SetHeader("Accept", "application/json")
+	resp, err := httpc.Do(req, "GET", path)
 	if err != nil || resp == nil {
 		return nil, httpc.Error(op, resp, err)
 	}
@@ -152,6 +154,9 @@ func (c *Client) get(ctx context.Context, path string) (*resty.Response, error) 
 	}
 	return nil, c.errorFrom(op, resp)
 }
+
+// maxMessages is how many of Publer's error messages an error quotes.
+const maxMessages = 5
 
 // errorFrom reads an error answer: {"errors":["..."]}, or {"error":"..."}
 // on 429, or whatever else came (a proxy's page).
@@ -178,8 +183,11 @@ func (c *Client) errorFrom(op string, resp *resty.Response) *Error {
 			e.Messages = []string{s}
 		}
 	}
+	if len(e.Messages) > maxMessages {
+		e.Messages = append(e.Messages[:maxMessages], fmt.Sprintf("%d more", len(e.Messages)-maxMessages))
+	}
 	for i, m := range e.Messages {
-		e.Messages[i] = c.redact(m)
+		e.Messages[i] = c.redact(integrations.Clip(m, 300))
 	}
 	h := resp.Header()
 	if n, err := strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Limit"))); err == nil {
@@ -293,6 +301,7 @@ func (c *Client) JobStatus(ctx context.Context, jobID string) (JobStatus, error)
 	default:
 		st.State = InProgress
 	}
+	st.Raw = integrations.Clip(st.Raw, 100) // read as sent, shown sanitised
 	if len(failures) > 0 {
 		st.State, st.Failures = Failed, failures
 	}

@@ -536,12 +536,11 @@ func TestProbe(t *testing.T) {
 }
 
 func TestProbeHonoursContext(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	probe := client(testkit.Hanging(t), nil).Probe()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	res := client(testkit.Hanging(t), nil).Probe().Check(ctx)
-	if res.Err == nil || res.Err.Error() != "GET /users/me: timed out" {
-		t.Errorf("Err = %v, want a timeout", res.Err)
-	}
+	res := probe.Check(ctx)
+	testkit.TimedOut(t, res.Problem(), "GET /users/me: ", 200*time.Millisecond)
 	if res.Latency <= 0 {
 		t.Errorf("Latency not measured")
 	}

@@ -1,6 +1,7 @@
 package supabase
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -145,7 +146,7 @@ func TestRESTUnreachable(t *testing.T) {
 
 func TestRESTTimeout(t *testing.T) {
 	_, _, err := NewREST(RESTOptions{URL: testkit.Hanging(t), Key: serviceKey, Timeout: 100 * time.Millisecond}).CheckMigration(t.Context(), "idea_pool")
-	if err == nil || err.Error() != "GET /rest/v1/idea_pool: timed out" {
+	if err == nil || err.Error() != "GET /rest/v1/idea_pool: timed out after 100ms" {
 		t.Fatalf("got %v", err)
 	}
 	assertNoSecret(t, err, serviceKey)
@@ -167,5 +168,40 @@ func TestRESTErrorsNameTheConfiguredVariables(t *testing.T) {
 		if err == nil || !strings.HasSuffix(err.Error(), c.want) {
 			t.Errorf("HTTP %d: err = %v, want it to end %q", c.status, err, c.want)
 		}
+	}
+}
+
+func TestRESTEscapesInAnswersComeOutInert(t *testing.T) {
+	cases := map[string]http.HandlerFunc{
+		"missing table": func(w http.ResponseWriter, r *http.Request) {
+			testkit.WriteJSON(w, http.StatusNotFound, map[string]any{"code": "PGRST205", "message": testkit.Escapes})
+		},
+		"bad key": func(w http.ResponseWriter, r *http.Request) {
+			testkit.WriteJSON(w, http.StatusUnauthorized, map[string]any{"message": testkit.Escapes})
+		},
+		"not PostgREST": func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, testkit.Escapes)
+		},
+		"a code with escapes is not the code": func(w http.ResponseWriter, r *http.Request) {
+			testkit.WriteJSON(w, http.StatusNotFound, map[string]any{"code": "PGRST\x1b[0m205", "message": "x"})
+		},
+	}
+	for name, h := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			present, detail, err := NewREST(RESTOptions{URL: srv.URL, Key: serviceKey, Timeout: 5 * time.Second}).CheckMigration(t.Context(), "idea_pool")
+			if present {
+				t.Error("present")
+			}
+			msg := detail
+			if err != nil {
+				msg = err.Error()
+			}
+			testkit.AssertInert(t, name, msg)
+			if name == "a code with escapes is not the code" && err == nil {
+				t.Errorf("read as a missing table: %q", detail)
+			}
+		})
 	}
 }

@@ -51,11 +51,11 @@ func NewREST(o RESTOptions) *REST {
 // does not; 401 is a bad key.
 func (r *REST) CheckMigration(ctx context.Context, table string) (bool, string, error) {
 	path := "/rest/v1/" + table
-	resp, err := r.http.R().SetContext(ctx).
+	req := r.http.R().SetContext(ctx).
 		SetHeader("apikey", r.o.Key).
 		SetHeader("Authorization", "Bearer "+r.o.Key).
-		SetQueryParams(map[string]string{"select": "*", "limit": "1"}).
-		Get(path)
+		SetQueryParams(map[string]string{"select": "*", "limit": "1"})
+	resp, err := httpc.Do(req, "GET", path)
 	if err != nil {
 		return false, "", httpc.Error("GET "+path, resp, err)
 	}
@@ -64,6 +64,7 @@ func (r *REST) CheckMigration(ctx context.Context, table string) (bool, string, 
 		Message string `json:"message"`
 	}
 	_ = json.Unmarshal(resp.Body(), &body)
+	code, message := integrations.Clip(body.Code, 20), httpc.Redact(integrations.Clip(body.Message, 300), r.o.Key)
 	switch {
 	case resp.StatusCode() == http.StatusOK:
 		// Anything but an array is not PostgREST (a web app answering
@@ -74,9 +75,9 @@ func (r *REST) CheckMigration(ctx context.Context, table string) (bool, string, 
 		}
 		return true, fmt.Sprintf("table %s exists (PostgREST answered 200)", table), nil
 	case resp.StatusCode() == http.StatusNotFound && (body.Code == "PGRST205" || body.Code == "42P01"):
-		return false, fmt.Sprintf("table %s is missing (PostgREST %s: %s)", table, body.Code, body.Message), nil
+		return false, fmt.Sprintf("table %s is missing (PostgREST %s: %s)", table, code, message), nil
 	case resp.StatusCode() == http.StatusUnauthorized:
-		return false, "", fmt.Errorf("the Supabase key was rejected (401 %s): check %s", body.Message, r.o.KeyEnv)
+		return false, "", fmt.Errorf("the Supabase key was rejected (401 %s): check %s", message, r.o.KeyEnv)
 	}
 	return false, "", httpc.Error("GET "+path, resp, nil)
 }

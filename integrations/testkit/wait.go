@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -32,4 +33,16 @@ func Missing(text string, want ...string) string {
 		}
 	}
 	return ""
+}
+
+// TimedOut fails the test unless msg is prefix followed by "timed out
+// after D", D the deadline that applied: at most limit, and more than
+// half of it (the call starts a moment after its deadline is set).
+func TimedOut(t testing.TB, msg, prefix string, limit time.Duration) {
+	t.Helper()
+	took, ok := strings.CutPrefix(msg, prefix+"timed out after ")
+	d, err := time.ParseDuration(took)
+	if !ok || err != nil || d > limit+limit/10 || d <= limit/2 {
+		t.Errorf("got %q, want %q", msg, fmt.Sprintf("%stimed out after %s", prefix, limit))
+	}
 }
