@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -93,21 +95,46 @@ func (e *ErrLocked) Error() string {
 	if who == "" {
 		who = "another console"
 	}
+	if h.PID == 0 {
+		return fmt.Sprintf("journal %s is in use by %s: one console per journal; use --journal FILE for another", e.Path, who)
+	}
 	return fmt.Sprintf("journal %s is in use by %s (pid %d on %s, since %s): one console per journal; use --journal FILE for another",
 		e.Path, who, h.PID, h.Host, h.Since.Local().Format("Jan 2 15:04:05"))
 }
 
 // Journal is an append-only JSON-lines file, held by one console at a time.
-// Append returns only once the record is on disk.
+// Append returns only once the record is on disk; a record it could not
+// write whole is taken back out, so the file holds whole records only,
+// each on a line of its own.
 type Journal struct {
-	path   string
+	path   string // as given, for messages
 	masker *integrations.Masker
 
 	mu   sync.Mutex
-	f    *os.File
+	f    journalFile
 	lock *os.File
+	end  int64    // the file's length up to its last whole record
+	torn bool     // bytes of a failed append may follow end
 	recs []Record // what the file holds, loaded and appended
 }
+
+// journalFile is what the journal needs of its open file (an *os.File;
+// tests put a failing disk in its place).
+type journalFile interface {
+	io.Writer
+	Sync() error
+	Truncate(size int64) error
+	Stat() (os.FileInfo, error)
+	Close() error
+}
+
+// MaxRecord is the longest line a journal record may be (16 MB): a longer
+// line is skipped, with its line number, when the journal is read.
+const MaxRecord = 16 << 20
+
+// maxField bounds each text of a record: what a service said is quoted,
+// never copied whole.
+const maxField = 4000
 
 // Loaded is what OpenJournal found in an existing journal.
 type Loaded struct {
@@ -132,12 +159,20 @@ func DefaultJournalPath(name string) (string, error) {
 }
 
 // OpenJournal locks and opens the journal at path, creating it, and reads
-// what it holds.
+// what it holds. The lock is taken on the file path leads to: a symbolic
+// link to a journal another console holds is refused like the journal.
 func OpenJournal(path string, holder Holder, masker *integrations.Masker) (*Journal, *Loaded, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("journal: %w", err)
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	real, err := resolve(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("journal: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(real), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("journal: %w", err)
+	}
+	lock, err := os.OpenFile(real+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("journal: %w", err)
 	}
@@ -151,7 +186,7 @@ func OpenJournal(path string, holder Holder, masker *integrations.Masker) (*Jour
 		_, _ = lock.WriteAt(append(b, '\n'), 0)
 		_ = lock.Sync()
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(real, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		lock.Close()
 		return nil, nil, fmt.Errorf("journal: %w", err)
@@ -160,6 +195,11 @@ func OpenJournal(path string, holder Holder, masker *integrations.Masker) (*Jour
 		f.Close()
 		lock.Close()
 		return nil, nil, err
+	}
+	// The journal file is locked too: a hard link under another name
+	// shares it.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fail(&ErrLocked{Path: path})
 	}
 	loaded, tail, err := readRecords(f, path)
 	if err != nil {
@@ -175,7 +215,46 @@ func OpenJournal(path string, holder Holder, masker *integrations.Masker) (*Jour
 			return fail(fmt.Errorf("journal: %w", err))
 		}
 	}
-	return &Journal{path: path, masker: masker, f: f, lock: lock, recs: slices.Clone(loaded.Records)}, loaded, nil
+	fi, err := f.Stat()
+	if err != nil {
+		return fail(fmt.Errorf("journal: %w", err))
+	}
+	return &Journal{path: path, masker: masker, f: f, lock: lock, end: fi.Size(), recs: slices.Clone(loaded.Records)}, loaded, nil
+}
+
+// resolve follows the symbolic links in path, its last element included
+// when the link's target does not exist yet (it is created there).
+func resolve(path string) (string, error) {
+	for range 40 {
+		real, err := filepath.EvalSymlinks(path)
+		if err == nil {
+			return filepath.Abs(real)
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			// path does not exist yet: it is created in its directory.
+			dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+			if errors.Is(err, fs.ErrNotExist) {
+				return filepath.Abs(path) // a directory still to be made
+			}
+			if err != nil {
+				return "", err
+			}
+			return filepath.Abs(filepath.Join(dir, filepath.Base(path)))
+		}
+		target, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
 }
 
 // lockHolder reads who holds a lock file.
@@ -199,56 +278,101 @@ func ReadJournal(path string) (*Loaded, error) {
 }
 
 // readRecords parses every line; it reports whether the file ends in the
-// middle of a line.
+// middle of a line. Lines that are not records are skipped with a warning
+// naming their line, whatever their length. What records hold is
+// sanitised: a journal written by an older console may hold raw escapes.
 func readRecords(r io.Reader, path string) (*Loaded, bool, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, false, fmt.Errorf("journal: %w", err)
-	}
 	l := &Loaded{}
-	torn := len(data) > 0 && data[len(data)-1] != '\n'
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	n := 0
-	lines := bytes.Count(data, []byte("\n"))
-	for sc.Scan() {
-		n++
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
+	var torn bool
+	err := eachLine(r, MaxRecord, func(n int, line []byte, long int64, last bool) {
+		torn = last
+		switch {
+		case long > 0:
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s:%d: a line of %s, over the %d MB a record may be; ignored", path, n, megabytes(long), MaxRecord>>20))
+			return
+		case len(bytes.TrimSpace(line)) == 0:
+			return
 		}
 		var rec Record
 		if err := json.Unmarshal(line, &rec); err != nil || rec.Action == "" {
-			if torn && n == lines+1 {
+			if last {
 				l.Warnings = append(l.Warnings, fmt.Sprintf("%s:%d: the last line was cut short (%d bytes, a crash while writing); it is kept as it is and ignored", path, n, len(line)))
 			} else {
 				l.Warnings = append(l.Warnings, fmt.Sprintf("%s:%d: not a journal record; ignored", path, n))
 			}
-			continue
+			return
 		}
+		rec.clean(nil)
 		l.Records = append(l.Records, rec)
-	}
-	if err := sc.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, false, fmt.Errorf("journal %s: %w", path, err)
 	}
 	return l, torn, nil
 }
 
+// eachLine calls fn with each line of r, numbered from 1, without its
+// line break. A line longer than limit is not held in memory: fn gets its
+// length in long and no bytes. last says the line is the end of r without
+// a line break (a write cut short).
+func eachLine(r io.Reader, limit int, fn func(n int, line []byte, long int64, last bool)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
+	for n := 1; ; n++ {
+		buf = buf[:0]
+		var size int64
+		var err error
+		for {
+			var part []byte
+			part, err = br.ReadSlice('\n')
+			size += int64(len(part))
+			if size <= int64(limit)+1 {
+				buf = append(buf, part...)
+			}
+			if err != bufio.ErrBufferFull {
+				break
+			}
+		}
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if size == 0 {
+			return nil // the end, after a line break
+		}
+		ended := size > 0 && err == nil // ReadSlice stopped at '\n'
+		length := size
+		if ended {
+			length--
+		}
+		if length > int64(limit) {
+			fn(n, nil, length, !ended)
+		} else {
+			fn(n, buf[:length], 0, !ended)
+		}
+		if !ended {
+			return nil
+		}
+	}
+}
+
+// megabytes says a size the way a warning does: "17.0 MB".
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
+
 // Path is where the journal is.
 func (j *Journal) Path() string { return j.path }
 
-// Append writes one record and syncs it to disk before returning.
+// Append writes one record and syncs it to disk before returning. Every
+// text is masked and sanitised first (records quote what services and
+// fly said). When the write or the sync fails (a full disk), what was
+// written of the record is cut off again before the error is returned,
+// so the journal holds whole records only and the next Append, once there
+// is room, works.
 func (j *Journal) Append(r Record) error {
 	if j == nil {
 		return errors.New("journal: not open")
 	}
 	r.V = 1
-	m := j.masker
-	r.Before, r.After, r.Note, r.Error, r.Result = m.Mask(r.Before), m.Mask(r.After), m.Mask(r.Note), m.Mask(r.Error), m.Mask(r.Result)
-	r.Commands = slices.Clone(r.Commands) // the caller's slice is shown elsewhere
-	for i, c := range r.Commands {
-		r.Commands[i] = m.Mask(c)
-	}
+	r.clean(j.masker)
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
@@ -256,14 +380,67 @@ func (j *Journal) Append(r Record) error {
 	b = append(b, '\n')
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if _, err := j.f.Write(b); err != nil {
-		return fmt.Errorf("journal %s: %w", j.path, err)
-	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("journal %s: %w", j.path, err)
+	if err := j.write(b); err != nil {
+		return fmt.Errorf("journal %s: %w (the record was not saved)", j.path, err)
 	}
 	j.recs = append(j.recs, r)
 	return nil
+}
+
+// write appends b, a whole record, and syncs it; on failure it takes back
+// what reached the file.
+func (j *Journal) write(b []byte) error {
+	if j.torn && j.f.Truncate(j.end) == nil {
+		j.torn = false
+	}
+	if j.torn {
+		// The rest of an earlier failed record could not be cut off:
+		// this one starts on a line of its own, after it.
+		b = append([]byte{'\n'}, b...)
+	}
+	_, err := j.f.Write(b)
+	if err == nil {
+		err = j.f.Sync()
+	}
+	if err != nil {
+		j.torn = true
+		if j.f.Truncate(j.end) == nil && j.f.Sync() == nil {
+			j.torn = false
+		}
+		return err
+	}
+	fi, err := j.f.Stat()
+	if err != nil {
+		return err // the record is on disk; where the file ends is not known
+	}
+	j.end, j.torn = fi.Size(), false
+	return nil
+}
+
+// clean masks known secrets (m may be nil) and sanitises and bounds every
+// text of the record.
+func (r *Record) clean(m *integrations.Masker) {
+	text := func(s string) string {
+		if s == "" {
+			return s
+		}
+		return integrations.Clip(m.Mask(s), maxField)
+	}
+	for _, p := range []*string{&r.Operator, &r.Runbook, &r.Env, &r.App, &r.Step, &r.Action, &r.Before, &r.After, &r.Result, &r.Note, &r.Error, &r.Approver} {
+		*p = text(*p)
+	}
+	r.Commands = slices.Clone(r.Commands) // the caller's slice is shown elsewhere
+	for i, c := range r.Commands {
+		r.Commands[i] = text(c)
+	}
+	if r.Flags != nil {
+		flags := make(map[string]FlagDigest, len(r.Flags))
+		for _, name := range slices.Sorted(maps.Keys(r.Flags)) {
+			fd := r.Flags[name]
+			flags[text(name)] = FlagDigest{Value: text(fd.Value), Digest: text(fd.Digest)}
+		}
+		r.Flags = flags
+	}
 }
 
 // Len is how many records the journal holds.
@@ -299,11 +476,17 @@ func (j *Journal) Close() error {
 }
 
 // Rotate moves an existing journal aside (journal-<time>.jsonl) so a new
-// one starts; nothing is deleted. It returns where the old one went.
+// one starts; nothing is deleted. It returns where the old one went. When
+// path is a symbolic link, the file it leads to is moved.
 func Rotate(path string, now time.Time) (string, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
+	real, err := resolve(path)
+	if err != nil {
+		return "", fmt.Errorf("journal: %w", err)
+	}
+	path = real
 	if lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600); err == nil {
 		defer lock.Close()
 		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
