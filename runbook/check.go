@@ -1,7 +1,6 @@
 package runbook
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,7 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
@@ -58,7 +57,27 @@ func RunCheck(ctx context.Context, env *connect.Env, now func() time.Time) Check
 		res.OK = res.OK && ic.Healthy
 		res.Integrations = append(res.Integrations, ic)
 	}
-	return res
+	return res.Sanitized()
+}
+
+// Sanitized is r with every text sanitised and bounded: problems quote
+// what services and fly said, and a history file may come from an older
+// console.
+func (r CheckResult) Sanitized() CheckResult {
+	text := func(s string) string { return integrations.Clip(s, integrations.MaxText) }
+	r.Env, r.App = text(r.Env), text(r.App)
+	r.Integrations = slices.Clone(r.Integrations)
+	for i := range r.Integrations {
+		ic := &r.Integrations[i]
+		ic.Name, ic.Source, ic.ExpectedSource = text(ic.Name), text(ic.Source), text(ic.ExpectedSource)
+		ic.Flag = FlagCheck{Name: text(ic.Flag.Name), State: text(ic.Flag.State)}
+		problems := make([]string, len(ic.Problems))
+		for k, p := range ic.Problems {
+			problems[k] = text(p)
+		}
+		ic.Problems = problems
+	}
+	return r
 }
 
 // judge decides whether one integration is healthy, and says why not in
@@ -110,6 +129,7 @@ func flagWords(st *integrations.Status) string {
 // WriteTable prints a check for a person: one line per integration, and
 // its problems under it. colour adds ANSI colours.
 func WriteTable(w io.Writer, r CheckResult, colour bool) {
+	r = r.Sanitized() // the only escapes in the table are its own colours
 	paint := func(code, s string) string {
 		if !colour {
 			return s
@@ -168,30 +188,30 @@ type CheckHistory struct {
 // unreadable lines are skipped and reported, never fatal.
 func ReadHistory(path string) (*CheckHistory, error) {
 	h := &CheckHistory{}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return h, nil
 	}
 	if err != nil {
 		return h, fmt.Errorf("history: %w", err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
+	defer f.Close()
+	err = eachLine(f, MaxRecord, func(n int, line []byte, long int64, _ bool) {
+		switch {
+		case long > 0:
+			h.Warnings = append(h.Warnings, fmt.Sprintf("%s:%d: a line of %s, over the %d MB a check may be; skipped", path, n, megabytes(long), MaxRecord>>20))
+			return
+		case len(bytes.TrimSpace(line)) == 0:
+			return
 		}
 		var r CheckResult
-		if err := json.Unmarshal([]byte(line), &r); err != nil || r.CheckedAt.IsZero() {
+		if err := json.Unmarshal(line, &r); err != nil || r.CheckedAt.IsZero() {
 			h.Warnings = append(h.Warnings, fmt.Sprintf("%s:%d: not a check result; skipped", path, n))
-			continue
+			return
 		}
-		h.Checks = append(h.Checks, r)
-	}
-	if err := sc.Err(); err != nil {
+		h.Checks = append(h.Checks, r.Sanitized())
+	})
+	if err != nil {
 		h.Warnings = append(h.Warnings, fmt.Sprintf("%s: %v", path, err))
 	}
 	return h, nil

@@ -118,3 +118,19 @@ func TestHistoryAppendsAndToleratesBadLines(t *testing.T) {
 		}
 	}
 }
+
+func TestAnOverlongHistoryLineIsSkippedWithItsLineNumber(t *testing.T) {
+	hist := filepath.Join(t.TempDir(), "history.jsonl")
+	check := `{"env":"production","checked_at":"2026-11-27T09:00:00Z","ok":true,"integrations":[{"name":"supabase","problems":["check failed: \u001b]0;x\u0007OK"]}]}` + "\n"
+	long := `{"env":"` + strings.Repeat("x", MaxRecord+1) + `"}` + "\n"
+	if err := os.WriteFile(hist, []byte(check+long+check), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, err := ReadHistory(hist)
+	if err != nil || len(h.Checks) != 2 || len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "history.jsonl:2: a line of 16.0 MB") {
+		t.Fatalf("history: %d checks, %q, %v", len(h.Checks), h.Warnings, err)
+	}
+	if p := h.Checks[0].Integrations[0].Problems[0]; p != "check failed: OK" {
+		t.Errorf("a problem read back: %q", p)
+	}
+}
