@@ -1,6 +1,8 @@
 package integrations
 
 import (
+	"bytes"
+	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -132,4 +134,51 @@ func skipEscape(b []byte, i int) int {
 		return i
 	}
 	return i + 1
+}
+
+// LineWriter sanitises what is written through it a line at a time: each
+// line is Sanitize'd and ends with "\n". It guards a whole output made of
+// outside text (a Markdown report); Flush writes a last unfinished line.
+type LineWriter struct {
+	w   io.Writer
+	buf []byte
+	err error
+}
+
+// NewLineWriter returns a LineWriter writing to w.
+func NewLineWriter(w io.Writer) *LineWriter { return &LineWriter{w: w} }
+
+// Write sanitises the whole lines of b and keeps the rest for later.
+func (l *LineWriter) Write(b []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	l.buf = append(l.buf, b...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.line(l.buf[:i])
+		l.buf = l.buf[i+1:]
+	}
+	if len(l.buf) == 0 {
+		l.buf = nil
+	}
+	return len(b), l.err
+}
+
+// Flush writes what is left of an unfinished line.
+func (l *LineWriter) Flush() error {
+	if len(l.buf) > 0 {
+		l.line(l.buf)
+		l.buf = nil
+	}
+	return l.err
+}
+
+func (l *LineWriter) line(b []byte) {
+	if l.err == nil {
+		_, l.err = io.WriteString(l.w, Sanitize(b)+"\n")
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hotdash/hotdash-console/integrations"
 )
 
 // Show prints a runbook as a checklist: phases, steps with their kind,
@@ -103,7 +105,12 @@ type ReportOptions struct {
 
 // Report writes the activation report in Markdown from a journal: each step
 // with who, when and the result, the rollbacks, and the success criteria.
+// Records quote what services and fly said: every line of the report is
+// sanitised on its way out.
 func Report(w io.Writer, rb *Runbook, loaded *Loaded, o ReportOptions) {
+	safe := integrations.NewLineWriter(w)
+	defer safe.Flush()
+	w = safe
 	recs := slices.DeleteFunc(slices.Clone(loaded.Records), func(r Record) bool { return r.DryRun })
 	fmt.Fprintf(w, "# Activation report: %s\n\n", rb.Title)
 	if len(recs) == 0 {
