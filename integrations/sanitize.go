@@ -3,6 +3,7 @@ package integrations
 import (
 	"bytes"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -49,10 +50,32 @@ func Sanitize(b []byte) string {
 // SanitizeString is Sanitize for a string; a string that is already safe
 // is returned as it is, without a copy.
 func SanitizeString(s string) string {
-	if clean(s) {
+	if safe(s) {
 		return s
 	}
 	return Sanitize([]byte(s))
+}
+
+// safe reports whether Sanitize would leave s as it is: valid UTF-8
+// without control characters, escapes, C1 controls or bidirectional
+// overrides.
+func safe(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < 0x80 {
+			if c < 0x20 || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || r < 0xa0 || bidiControl(r) {
+			return false
+		}
+		i += n
+	}
+	return true
 }
 
 // Clip is outside text sanitised, on one line with its white space
@@ -181,4 +204,65 @@ func (l *LineWriter) line(b []byte) {
 	if l.err == nil {
 		_, l.err = io.WriteString(l.w, Sanitize(b)+"\n")
 	}
+}
+
+// Sanitized is s with every text that came from outside sanitised and
+// bounded: machine fields and the platform's errors as the platform gave
+// them, probe results, flag details. A snapshot that is already safe (the
+// usual case) is returned as it is; otherwise a copy is, since snapshots
+// are shared.
+func (s *Snapshot) Sanitized() *Snapshot {
+	if s == nil || s.safe() {
+		return s
+	}
+	c := *s
+	text := func(p *string) { *p = Clip(*p, MaxText) }
+	for _, p := range []*string{&c.Env, &c.App, &c.Platform, &c.MachinesErr, &c.SecretsErr, &c.LogErr, &c.LogGap} {
+		text(p)
+	}
+	c.Machines = slices.Clone(s.Machines)
+	for i := range c.Machines {
+		m := &c.Machines[i]
+		for _, p := range []*string{&m.ID, &m.Name, &m.State, &m.Region, &m.Version, &m.Checks} {
+			text(p)
+		}
+	}
+	c.Integrations = slices.Clone(s.Integrations)
+	for i := range c.Integrations {
+		st := &c.Integrations[i]
+		for _, p := range []*string{&st.Flag.Name, &st.Flag.Digest, &st.Flag.Pending, &st.Flag.Detail, &st.Answer, &st.Warning, &st.CheckErr, &st.Detail} {
+			text(p)
+		}
+		st.Diagnosis = slices.Clone(st.Diagnosis)
+		for k := range st.Diagnosis {
+			text(&st.Diagnosis[k])
+		}
+	}
+	return &c
+}
+
+// safe reports whether every text of s is safe and short already.
+func (s *Snapshot) safe() bool {
+	ok := func(ss ...string) bool {
+		for _, v := range ss {
+			if len(v) > MaxText || !safe(v) {
+				return false
+			}
+		}
+		return true
+	}
+	if !ok(s.Env, s.App, s.Platform, s.MachinesErr, s.SecretsErr, s.LogErr, s.LogGap) {
+		return false
+	}
+	for _, m := range s.Machines {
+		if !ok(m.ID, m.Name, m.State, m.Region, m.Version, m.Checks) {
+			return false
+		}
+	}
+	for _, st := range s.Integrations {
+		if !ok(st.Flag.Name, st.Flag.Digest, st.Flag.Pending, st.Flag.Detail, st.Answer, st.Warning, st.CheckErr, st.Detail) || !ok(st.Diagnosis...) {
+			return false
+		}
+	}
+	return true
 }

@@ -108,3 +108,26 @@ func TestSafeProbeSanitisesWhatEntersTheModel(t *testing.T) {
 		t.Errorf("got %+v", r)
 	}
 }
+
+func TestASafeSnapshotIsKeptAndAnUnsafeOneCopied(t *testing.T) {
+	def := &Definition{ID: "supabase"}
+	snap := &Snapshot{App: "hotdash-app", Machines: []Machine{{ID: "3d8d", State: "started", Region: "iad"}},
+		Integrations: []Status{{Def: def, Detail: "auth ok (workspace 5f1b…)", Diagnosis: []string{"Check logs → fly logs"}}}}
+	if got := snap.Sanitized(); got != snap {
+		t.Error("a safe snapshot was copied")
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = snap.Sanitized() }); n != 0 {
+		t.Errorf("checking a safe snapshot: %v allocations", n)
+	}
+	bad := &Snapshot{App: "hotdash-app", MachinesErr: "fly status: " + hostile,
+		Machines:     []Machine{{ID: "3d8d", State: "started" + hostile, Region: "i\x1b[2Jad", Version: "v2" + hostile}},
+		Integrations: []Status{{Def: def, Answer: hostile, CheckErr: hostile, Flag: FlagStatus{Detail: hostile}}}}
+	got := bad.Sanitized()
+	if got == bad || bad.Machines[0].Region != "i\x1b[2Jad" {
+		t.Fatal("the shared snapshot was changed")
+	}
+	m, st := got.Machines[0], got.Integrations[0]
+	if m.Region != "iad" || m.State != "startedOK all good" || got.MachinesErr != "fly status: OK all good" || st.CheckErr != "OK all good" || st.Flag.Detail != "OK all good" || st.Def != def {
+		t.Errorf("got %+v %+v", m, st)
+	}
+}

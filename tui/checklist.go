@@ -369,12 +369,12 @@ func (m *Model) checklistIn(w, h int) string {
 	}
 	head = append(head, st.Title.Render(m.o.Runbook.Title)+"  "+st.Dim.Render(strings.Join(info, " · ")))
 	if run.Resume != "" {
-		for _, l := range wrapText(run.Resume, w-2) {
+		for _, l := range wrapText(outside(run.Resume), w-2) {
 			head = append(head, st.Warn.Render(l))
 		}
 	}
 	for _, warn := range run.Warnings {
-		head = append(head, st.Warn.Render(clip("journal: "+warn, w)))
+		head = append(head, st.Warn.Render(clip("journal: "+outside(warn), w)))
 	}
 	// The detail takes what it needs (up to half), the list the rest.
 	rest := h - len(head)
@@ -470,9 +470,9 @@ func (m *Model) stepRow(s *runbook.StepStatus, w int, selected bool) string {
 			right += fmt.Sprintf(" · %s left", max(0, s.Deadline.Sub(m.now)).Round(time.Second))
 		}
 	case strings.HasPrefix(s.Result, "interrupted: "):
-		right = fmt.Sprintf("interrupted %s %s", s.Started.Local().Format("15:04"), s.Operator)
+		right = fmt.Sprintf("interrupted %s %s", s.Started.Local().Format("15:04"), outside(s.Operator))
 	case s.State != runbook.Pending:
-		right = fmt.Sprintf("%s %s %s", s.State, s.Ended.Local().Format("15:04"), s.Operator)
+		right = fmt.Sprintf("%s %s %s", s.State, s.Ended.Local().Format("15:04"), outside(s.Operator))
 	case s.NotReady != "":
 		right = "not ready"
 	case gated(s):
@@ -512,17 +512,17 @@ func (m *Model) stepDetail(w, h int) []string {
 		if c.Done {
 			status = "✓ done"
 		}
-		lines = append(lines, st.Label.Render("status    ")+status, st.Label.Render("evidence  ")+c.Evidence)
+		lines = append(lines, st.Label.Render("status    ")+status, st.Label.Render("evidence  ")+outside(c.Evidence))
 		if c.Runnable {
 			lines = append(lines, st.Dim.Render("enter runs it: the console breaks "+c.Criterion.Integration+" for a moment and checks the mock fallback, then puts it back"))
 		}
 		if m.run.Criterion == c.Criterion.ID || c.Runnable {
 			for i := len(m.run.Rollbacks) - 1; i >= 0; i-- {
 				if rb := m.run.Rollbacks[i]; slices.Contains(rb.IDs, c.Criterion.Integration) {
-					lines = append(lines, st.Dim.Render("last run: "+rb.Phase+" "+rb.Result))
+					lines = append(lines, st.Dim.Render("last run: "+rb.Phase+" "+outside(rb.Result)))
 					if room := h - len(lines); room > 0 {
 						for _, l := range rb.Lines[max(0, len(rb.Lines)-room):] {
-							lines = append(lines, "  "+l)
+							lines = append(lines, "  "+outside(l))
 						}
 					}
 					break
@@ -600,13 +600,13 @@ func (m *Model) stepDetail(w, h int) []string {
 		if s.Note != "" {
 			status += " · note: " + s.Note
 		}
-		lines = append(lines, st.Label.Render("status    ")+m.stateStyle(s.State)(status))
+		lines = append(lines, st.Label.Render("status    ")+m.stateStyle(s.State)(outside(status)))
 	}
 	if s.Result != "" {
-		lines = append(lines, st.Label.Render("result    ")+m.stateStyle(s.State)(s.Result))
+		lines = append(lines, st.Label.Render("result    ")+m.stateStyle(s.State)(outside(s.Result)))
 	}
 	for _, d := range s.Diagnosis {
-		lines = append(lines, st.Warn.Render("  ↳ "+d))
+		lines = append(lines, st.Warn.Render("  ↳ "+outside(d)))
 	}
 	if len(s.Output) > 0 {
 		lines = append(lines, st.Dim.Render("output"))
@@ -616,7 +616,7 @@ func (m *Model) stepDetail(w, h int) []string {
 			out = out[len(out)-max(room, 0):]
 		}
 		for _, o := range out {
-			lines = append(lines, "  "+o)
+			lines = append(lines, "  "+outside(o))
 		}
 	}
 	if len(lines) > h {

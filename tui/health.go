@@ -92,7 +92,7 @@ func (m *Model) healthView(h int) string {
 	case m.o.HistoryPath == "":
 		lines = append(lines, st.Dim.Render("No check history for this console."))
 	case m.health.err != "":
-		lines = append(lines, st.BadCell.Render("✗ "+m.health.err))
+		lines = append(lines, st.BadCell.Render("✗ "+outside(m.health.err)))
 	case len(checks) == 0:
 		lines = append(lines, st.Dim.Render("No checks in "+m.o.HistoryPath+" yet."))
 	default:
@@ -120,14 +120,14 @@ func (m *Model) healthView(h int) string {
 			}
 			row := fmt.Sprintf("  %-9s health %s  errors %s  live %d/%d", sum.Name, health.String(), st.Dim.Render(sparkline(rates, limit)), sum.Live, sum.Checks)
 			if sum.LastProblem != "" && sum.Healthy < sum.Checks {
-				row += st.Warn.Render("  last problem: " + sum.LastProblem)
+				row += st.Warn.Render("  last problem: " + outside(sum.LastProblem))
 			}
 			lines = append(lines, row)
 		}
 	}
 	if m.health.hist != nil {
 		for _, warn := range m.health.hist.Warnings {
-			lines = append(lines, st.Warn.Render("⚠ "+warn))
+			lines = append(lines, st.Warn.Render("⚠ "+outside(warn)))
 		}
 	}
 	lines = append(lines, "", st.Dim.Render("Checks run with `hotdash-console check` (cron, or --watch 2h); this view reads their history."))

@@ -120,7 +120,7 @@ func New(o Options) *Model {
 	ring := o.Stack.Config.Watch.LogBuffer
 	for i, e := range o.Stack.Envs {
 		ev := &envView{env: e, sub: e.Watcher.Subscribe()}
-		ev.snap = ev.sub.First
+		ev.snap = ev.sub.First.Sanitized()
 		for k := range n {
 			ls := newLogStore(ring)
 			if k < len(ev.sub.Backlog) {
@@ -261,7 +261,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // apply takes an engine update into this view.
 func (m *Model) apply(i int, u integrations.Update) {
 	ev := m.envs[i]
-	ev.snap = u.Snap
+	ev.snap = u.Snap.Sanitized() // what the platform and the probes said, made safe once
 	ev.dropped = u.Dropped
 	logH := 0 // the log view's height, measured once and only when needed
 	for k, lines := range u.Lines {

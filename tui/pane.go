@@ -26,17 +26,17 @@ func flagText(st *Styles, s *integrations.Status, withName bool) string {
 	case integrations.FlagTrue:
 		v = st.Live.Render("true")
 	case integrations.FlagStaged:
-		v = st.Warn.Render(f.Detail)
+		v = st.Warn.Render(outside(f.Detail))
 		if f.Pending != "" {
-			v = st.Warn.Render("→ " + f.Pending + ", " + f.Detail)
+			v = st.Warn.Render("→ " + outside(f.Pending) + ", " + outside(f.Detail))
 		}
 	case integrations.FlagUnknown:
 		v = st.Warn.Render("unknown")
 		if f.Detail != "" {
-			v += st.Dim.Render(" (" + f.Detail + ")")
+			v += st.Dim.Render(" (" + outside(f.Detail) + ")")
 		}
 	case integrations.FlagUnreadable:
-		v = st.BadCell.Render("unreadable: " + f.Detail)
+		v = st.BadCell.Render("unreadable: " + outside(f.Detail))
 	}
 	if !s.Def.Ready {
 		v += st.Dim.Render(" · not ready: " + s.Def.NotReady)
@@ -47,7 +47,7 @@ func flagText(st *Styles, s *integrations.Status, withName bool) string {
 // sourceText says which source the app reports and whether that is what
 // the flag implies.
 func sourceText(st *Styles, s *integrations.Status) string {
-	answer := s.Answer
+	answer := outside(s.Answer)
 	if s.Def.Source.Kind == "logs" || answer == s.Source.String() {
 		answer = "" // the marker line is long, or the kind already says it
 	}
@@ -105,7 +105,7 @@ func errorsText(st *Styles, s *integrations.Status, compact bool) string {
 
 func checkText(st *Styles, s *integrations.Status, now time.Time, compact bool) string {
 	if s.CheckErr != "" {
-		return st.BadCell.Render("✗ "+s.CheckErr) + st.Dim.Render(" ("+ago(now, s.Checked)+")")
+		return st.BadCell.Render("✗ "+outside(s.CheckErr)) + st.Dim.Render(" ("+ago(now, s.Checked)+")")
 	}
 	if s.Checked.IsZero() {
 		if s.Def.Source.Kind == "logs" {
@@ -119,14 +119,14 @@ func checkText(st *Styles, s *integrations.Status, now time.Time, compact bool) 
 	}
 	v += st.Dim.Render(" · ") + ms(s.Latency)
 	if !compact && s.Detail != "" {
-		v += st.Dim.Render(" · " + s.Detail)
+		v += st.Dim.Render(" · " + outside(s.Detail))
 	}
 	return v
 }
 
 func machinesText(st *Styles, snap *integrations.Snapshot, compact bool) string {
 	if snap.MachinesErr != "" && len(snap.Machines) == 0 {
-		return st.BadCell.Render("✗ " + snap.MachinesErr)
+		return st.BadCell.Render("✗ " + outside(snap.MachinesErr))
 	}
 	if len(snap.Machines) == 0 {
 		return st.Dim.Render("reading…")
@@ -147,7 +147,7 @@ func machinesText(st *Styles, snap *integrations.Snapshot, compact bool) string 
 			parts = append(parts, mark)
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %s %s %s", mark, m.Region, stateWord(st, m.State), st.Dim.Render(m.Version)))
+		parts = append(parts, fmt.Sprintf("%s %s %s %s", mark, outside(m.Region), stateWord(st, outside(m.State)), st.Dim.Render(outside(m.Version))))
 	}
 	if compact {
 		return fmt.Sprintf("%s %d/%d up", strings.Join(parts, ""), up, len(snap.Machines))
@@ -185,7 +185,7 @@ func statusLines(st *Styles, s *integrations.Status, snap *integrations.Snapshot
 		label("source") + sourceText(st, s),
 	}
 	if s.Warning != "" && s.Source != s.Expected && !compact {
-		lines = append(lines, label("")+st.Warn.Render("app: "+s.Warning))
+		lines = append(lines, label("")+st.Warn.Render("app: "+outside(s.Warning)))
 	}
 	diag := s.Diagnosis
 	for i, d := range diag {
@@ -197,7 +197,7 @@ func statusLines(st *Styles, s *integrations.Status, snap *integrations.Snapshot
 			lines = append(lines, label("")+st.Dim.Render(more))
 			break
 		}
-		lines = append(lines, label("")+st.Warn.Render("↳ "+d))
+		lines = append(lines, label("")+st.Warn.Render("↳ "+outside(d)))
 		if i == len(diag)-1 {
 			lines = append(lines, label("")+st.Dim.Render(troubleHint))
 		}
@@ -234,5 +234,5 @@ func (m *Model) applyLine(app string, compact bool) (string, bool) {
 	if p.Failed > 0 {
 		style = m.st.Bad
 	}
-	return m.st.Label.Render(label) + style.Render("◌ "+p.Line()), true
+	return m.st.Label.Render(label) + style.Render("◌ "+outside(p.Line())), true
 }

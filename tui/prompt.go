@@ -293,7 +293,7 @@ func (d *dialog) view(st *Styles, w, h int) string {
 		return st.Overlay.Render(clip("window too small for this dialog", max(1, w-6)))
 	}
 	var top, body, bottom []string
-	for _, l := range wrapText(d.title, inner) {
+	for _, l := range wrapText(outside(d.title), inner) {
 		top = append(top, st.Title.Render(l))
 	}
 	top = append(top, "")
@@ -307,7 +307,7 @@ func (d *dialog) view(st *Styles, w, h int) string {
 			body = append(body, "")
 			continue
 		}
-		for _, wl := range wrapLine(l, inner-len(indent)) {
+		for _, wl := range wrapLine(outside(l), inner-len(indent)) {
 			if indent != "" {
 				body = append(body, indent+st.Bold.Render(wl))
 			} else {
@@ -319,7 +319,7 @@ func (d *dialog) view(st *Styles, w, h int) string {
 		body = append(body, "")
 	}
 	if d.warn != "" {
-		for _, l := range wrapText("⚠ "+d.warn, inner) {
+		for _, l := range wrapText("⚠ "+outside(d.warn), inner) {
 			bottom = append(bottom, st.Bad.Render(l))
 		}
 		bottom = append(bottom, "")
@@ -342,7 +342,7 @@ func (d *dialog) view(st *Styles, w, h int) string {
 	}
 	bottom = append(bottom, d.buttonRow(st, inner))
 	if d.err != "" {
-		for _, l := range wrapText(d.err, inner) {
+		for _, l := range wrapText(outside(d.err), inner) {
 			bottom = append(bottom, st.BadCell.Render(l))
 		}
 	}

@@ -29,6 +29,11 @@ func fit(s string, w int) string {
 }
 
 // clip truncates plain text to w cells, with an ellipsis.
+// outside is text that came from outside the console (a service, fly,
+// the runner's account of them, the journal) made safe as it is drawn: the
+// last guard, after the snapshot was sanitised on arrival.
+func outside(s string) string { return integrations.SanitizeString(s) }
+
 func clip(s string, w int) string {
 	if w <= 0 {
 		return ""
@@ -192,7 +197,7 @@ func logLine(st *Styles, l *integrations.LogLine, f *integrations.Filter, w int,
 		used += 2
 	}
 	if instance && l.Instance != "" {
-		id := l.Instance
+		id := outside(l.Instance)
 		if len(id) > 6 {
 			id = id[:6]
 		}
@@ -207,7 +212,7 @@ func logLine(st *Styles, l *integrations.LogLine, f *integrations.Filter, w int,
 			break
 		}
 	}
-	msg = clip(msg, max(0, w-used))
+	msg = outside(clip(msg, max(0, w-used)))
 	msgStyle := st.App
 	switch l.Level {
 	case integrations.LevelError:

@@ -74,13 +74,13 @@ func (m *Model) rollbackLine(env, id string, compact bool) (string, bool) {
 	case rb.Running():
 		last := ""
 		if len(rb.Lines) > 0 {
-			last = strings.TrimSpace(rb.Lines[len(rb.Lines)-1])
+			last = strings.TrimSpace(outside(rb.Lines[len(rb.Lines)-1]))
 		}
 		return label + st.Warn.Render(fmt.Sprintf("◌ %s %s", rb.Phase, took)) + st.Dim.Render(" · "+last), true
 	case rb.Phase == "verified":
-		return label + st.Live.Render("✓ "+rb.Result) + st.Dim.Render(fmt.Sprintf(" · %s by %s", rb.Ended.Local().Format("15:04:05"), rb.By)), true
+		return label + st.Live.Render("✓ "+outside(rb.Result)) + st.Dim.Render(fmt.Sprintf(" · %s by %s", rb.Ended.Local().Format("15:04:05"), outside(rb.By))), true
 	}
-	return label + st.Bad.Render("✗ "+rb.Result), true
+	return label + st.Bad.Render("✗ "+outside(rb.Result)), true
 }
 
 // breachLines say the thresholds over their limit.

@@ -159,7 +159,7 @@ func (m *Model) allAlerts() []string {
 	snap := m.cur().snap
 	var out []string
 	add := func(what, why string) {
-		out = append(out, fit(m.st.BadCell.Render("✗ "+what+": "+why), m.width))
+		out = append(out, fit(m.st.BadCell.Render("✗ "+what+": "+outside(why)), m.width))
 	}
 	if snap.SecretsErr != "" {
 		add("secrets", snap.SecretsErr)
@@ -179,7 +179,7 @@ func (m *Model) allAlerts() []string {
 func (m *Model) footer() string {
 	st := &m.st
 	if m.flash != "" && m.dlg == nil && !m.filtering {
-		return fit(st.Warn.Render(m.flash), m.width)
+		return fit(st.Warn.Render(outside(m.flash)), m.width)
 	}
 	if p := m.pendingApproval(); p != nil && m.dlg == nil && !m.filtering {
 		return fit(st.Warn.Render(p.By+" proposes "+p.Title+": a to review and approve"), m.width)
