@@ -431,7 +431,8 @@ func (x *execution) check(ctx context.Context, c Check) (ok, final bool, msg str
 		}
 		present, detail, err := x.env.Migrations.CheckMigration(cctx, c.Table)
 		if err != nil {
-			return false, false, err.Error()
+			// A refused login is not asked again: each try is a login.
+			return false, integrations.IsFinal(err), err.Error()
 		}
 		if !present {
 			return false, true, detail + ": Do NOT proceed with activation"

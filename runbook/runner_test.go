@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -371,4 +372,27 @@ func waitUntil(t *testing.T, cond func() bool) {
 		}
 		return nil
 	})
+}
+
+// refusingDatabase is a database that refuses the password, counting the
+// logins it is asked for.
+type refusingDatabase struct{ logins atomic.Int64 }
+
+func (d *refusingDatabase) CheckMigration(context.Context, string) (bool, string, error) {
+	d.logins.Add(1)
+	return false, "", integrations.Final(errors.New("the Supabase database refused the password for user postgres"))
+}
+
+func TestAWrongDatabasePasswordIsTriedOnce(t *testing.T) {
+	h := newHarness(t, "healthy", false)
+	db := &refusingDatabase{}
+	h.st.Env("production").Migrations = db
+	h.pass(pre...)
+	s := h.do("1.1", nil)
+	if s.State == Passed || !strings.Contains(s.Result, "refused the password") {
+		t.Fatalf("1.1: %s %s", s.State, s.Result)
+	}
+	if n := db.logins.Load(); n != 1 {
+		t.Errorf("%d logins with a refused password, want 1", n)
+	}
 }

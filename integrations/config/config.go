@@ -315,6 +315,12 @@ func (c *Config) fill() {
 	}
 	def(&s.Supabase.URLEnv, "SUPABASE_URL")
 	def(&s.Supabase.KeyEnv, "SUPABASE_SERVICE_KEY")
+	if c.Platform != "sim" {
+		// The real apps' migration check uses the database when this
+		// variable is set (else PostgREST); the simulator never reaches
+		// a real database.
+		def(&s.Supabase.DatabaseURLEnv, "SUPABASE_DB_URL")
+	}
 	def(&s.Publer.URL, "https://app.publer.com/api/v1")
 	def(&s.Publer.KeyEnv, "PUBLER_API_KEY")
 	def(&s.Publer.WorkspaceEnv, "PUBLER_WORKSPACE_ID")

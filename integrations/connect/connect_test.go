@@ -11,6 +11,7 @@ import (
 	"github.com/hotdash/hotdash-console/integrations/config"
 	"github.com/hotdash/hotdash-console/integrations/fly/flyfake"
 	"github.com/hotdash/hotdash-console/integrations/hotdash"
+	"github.com/hotdash/hotdash-console/integrations/supabase"
 )
 
 func TestGA4TokenFileThatCannotBeReadIsReported(t *testing.T) {
@@ -42,3 +43,31 @@ func TestGA4TokenFileThatCannotBeReadIsReported(t *testing.T) {
 		t.Errorf("source = %v: the app's answer is still read", res.Source)
 	}
 }
+
+func TestSupabaseDBURLIsUsedWhenSet(t *testing.T) {
+	cfg, err := config.Parse("hotdash.toml", []byte("platform = \"flyctl\"\n[[environment]]\nname = \"production\"\napp = \"hotdash-app\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SUPABASE_URL": "https://abc.supabase.co", "SUPABASE_SERVICE_KEY": "sb_key"}
+	getenv := func(k string) string { return env[k] }
+	ec := cfg.Environments[0]
+	e := &Env{Config: ec, App: ec.App, Services: cfg.ServicesFor(&ec)}
+	st := &Stack{Config: cfg}
+	if m, why := st.migrations(e, Options{Getenv: getenv}); !isREST(m) {
+		t.Errorf("without SUPABASE_DB_URL: %T %q, want PostgREST", m, why)
+	}
+	env["SUPABASE_DB_URL"] = "postgres://postgres:pw@db.abc.supabase.co:5432/postgres"
+	if m, why := st.migrations(e, Options{Getenv: getenv}); !isPostgres(m) {
+		t.Errorf("with SUPABASE_DB_URL: %T %q, want the database", m, why)
+	}
+	// The simulator never reaches a database the operator's shell names.
+	sim := config.Default()
+	se := sim.Environments[0]
+	if m, _ := (&Stack{Config: sim}).migrations(&Env{Config: se, App: se.App, Services: sim.ServicesFor(&se)}, Options{Getenv: getenv}); isPostgres(m) {
+		t.Error("the demo checks the operator's database")
+	}
+}
+
+func isREST(m integrations.MigrationChecker) bool     { _, ok := m.(*supabase.REST); return ok }
+func isPostgres(m integrations.MigrationChecker) bool { _, ok := m.(*supabase.Postgres); return ok }

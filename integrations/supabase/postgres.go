@@ -45,10 +45,14 @@ type migration struct {
 
 // CheckMigration connects, looks the table up in the public schema, reads
 // the migrations the Supabase CLI recorded and closes the connection. The
-// table existing is what makes it present; the detail also says which
-// remote migration, if any, names the table. Errors are one line and never
-// contain the password or the URL.
+// table existing, as a table (a view of that name is not the migration's
+// table), is what makes it present; the detail also says which remote
+// migration, if any, names the table. A role that may not read the
+// migrations gets the table check alone, with a note. Errors are one line
+// and never contain the password or the URL; a refused login or a missing
+// permission is integrations.Final: a retry would be another login.
 func (p *Postgres) CheckMigration(ctx context.Context, table string) (bool, string, error) {
+	start := time.Now()
 	if table == "" {
 		return false, "", errors.New("no table to check")
 	}
@@ -56,7 +60,7 @@ func (p *Postgres) CheckMigration(ctx context.Context, table string) (bool, stri
 	if err != nil {
 		// The parser's own message may quote parts of the URL: say what is
 		// expected instead.
-		return false, "", errors.New("the Supabase database URL is not valid: expected postgres://USER:PASSWORD@HOST:5432/postgres")
+		return false, "", integrations.Final(errors.New("the Supabase database URL is not valid: expected postgres://USER:PASSWORD@HOST:5432/postgres"))
 	}
 	// The simple protocol needs no prepared statements, so the check also
 	// works through Supabase's transaction pooler (port 6543).
@@ -69,7 +73,7 @@ func (p *Postgres) CheckMigration(ctx context.Context, table string) (bool, stri
 		defer cancel()
 	}
 	fail := func(what string, err error) (bool, string, error) {
-		return false, "", p.describe(parent, ctx, cfg, what, err)
+		return false, "", p.describe(parent, ctx, start, cfg, what, err)
 	}
 
 	conn, err := pgx.ConnectConfig(ctx, cfg)
@@ -83,20 +87,30 @@ func (p *Postgres) CheckMigration(ctx context.Context, table string) (bool, stri
 	}()
 
 	qualified := "public." + table
-	var tableExists, migrationsExist bool
+	// The table by to_regclass and what kind of relation it is; the
+	// migrations table from the catalog, which needs no privilege on its
+	// schema.
+	var relkind string
+	var migrationsExist bool
 	err = conn.QueryRow(ctx,
-		"SELECT to_regclass($1) IS NOT NULL, to_regclass('"+migrationsTable+"') IS NOT NULL",
+		`SELECT coalesce((SELECT relkind::text FROM pg_catalog.pg_class WHERE oid = to_regclass($1)), ''),
+		        EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		                WHERE n.nspname = 'supabase_migrations' AND c.relname = 'schema_migrations')`,
 		pgx.Identifier{"public", table}.Sanitize(),
-	).Scan(&tableExists, &migrationsExist)
+	).Scan(&relkind, &migrationsExist)
 	if err != nil {
 		return fail("looking up "+qualified, err)
 	}
 
 	var detail strings.Builder
-	if tableExists {
+	tableExists := relkind == "r" || relkind == "p" // a table, or a partitioned one
+	switch {
+	case tableExists:
 		fmt.Fprintf(&detail, "table %s exists; ", qualified)
-	} else {
+	case relkind == "":
 		fmt.Fprintf(&detail, "table %s is missing; ", qualified)
+	default:
+		fmt.Fprintf(&detail, "%s is %s, not the table the migration creates; ", qualified, relkinds[relkind])
 	}
 	if !migrationsExist {
 		detail.WriteString(migrationsTable + " does not exist (no remote migrations)")
@@ -104,11 +118,25 @@ func (p *Postgres) CheckMigration(ctx context.Context, table string) (bool, stri
 	}
 
 	applied, err := readMigrations(ctx, conn)
-	if err != nil {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == insufficientPrivilege:
+		fmt.Fprintf(&detail, "%s cannot be read by user %s (%s): the table check alone decides", migrationsTable, cfg.User, pgErr.Message)
+		return tableExists, detail.String(), nil
+	case err != nil:
 		return fail("reading "+migrationsTable, err)
 	}
 	detail.WriteString(describeMigrations(applied, table))
 	return tableExists, detail.String(), nil
+}
+
+// insufficientPrivilege is the SQLSTATE of "permission denied".
+const insufficientPrivilege = "42501"
+
+// relkinds name pg_class.relkind values that are not a table.
+var relkinds = map[string]string{
+	"v": "a view", "m": "a materialized view", "f": "a foreign table", "S": "a sequence",
+	"i": "an index", "I": "a partitioned index", "c": "a composite type", "t": "a TOAST table",
 }
 
 // readMigrations returns the recorded migrations, oldest first. Projects
@@ -153,8 +181,10 @@ func plural(n int, noun string) string {
 
 // describe turns a failed connection (what == "") or query into one
 // readable line naming the server by host:port/database only, with the
-// password scrubbed from anything the driver or the server said.
-func (p *Postgres) describe(parent, ctx context.Context, cfg *pgx.ConnConfig, what string, err error) error {
+// password scrubbed from anything the driver or the server said, and the
+// deadline that applied when it timed out. A refused login, a database
+// that does not exist and a missing permission are final.
+func (p *Postgres) describe(parent, ctx context.Context, start time.Time, cfg *pgx.ConnConfig, what string, err error) error {
 	addr := address(cfg.Host, cfg.Port)
 	where := addr + "/" + cfg.Database
 	prefix := what
@@ -164,14 +194,17 @@ func (p *Postgres) describe(parent, ctx context.Context, cfg *pgx.ConnConfig, wh
 
 	var msg string
 	var pgErr *pgconn.PgError
+	final := false
 	switch {
 	case parent.Err() != nil && errors.Is(parent.Err(), context.Canceled):
 		msg = prefix + ": cancelled"
-	case parent.Err() != nil:
-		msg = prefix + ": timed out"
 	case ctx.Err() != nil:
-		msg = fmt.Sprintf("%s: timed out after %s", prefix, p.timeout)
+		after, _ := httpc.Allowed(ctx, start)
+		msg = fmt.Sprintf("%s: timed out after %s", prefix, after)
 	case errors.As(err, &pgErr) && what == "":
+		// The server refused the login: the password, the role, pg_hba,
+		// the database. Asking again asks the same.
+		final = strings.HasPrefix(pgErr.Code, "28") || pgErr.Code == "3D000" || pgErr.Code == insufficientPrivilege
 		switch pgErr.Code {
 		case "28P01": // invalid_password
 			msg = "the Supabase database refused the password for user " + cfg.User
@@ -179,6 +212,7 @@ func (p *Postgres) describe(parent, ctx context.Context, cfg *pgx.ConnConfig, wh
 			msg = fmt.Sprintf("the Supabase database at %s refused the connection: %s (SQLSTATE %s)", where, pgErr.Message, pgErr.Code)
 		}
 	case errors.As(err, &pgErr):
+		final = pgErr.Code == insufficientPrivilege
 		msg = fmt.Sprintf("%s: %s (SQLSTATE %s)", prefix, pgErr.Message, pgErr.Code)
 	default:
 		msg = prefix + ": " + reason(err)
@@ -186,7 +220,11 @@ func (p *Postgres) describe(parent, ctx context.Context, cfg *pgx.ConnConfig, wh
 			msg += " (the direct database host is IPv6-only: the session pooler URL also works over IPv4)"
 		}
 	}
-	return errors.New(httpc.Redact(msg, p.url, cfg.Password))
+	msg = integrations.Clip(httpc.Redact(msg, p.url, cfg.Password), integrations.MaxText)
+	if final {
+		return integrations.Final(errors.New(msg))
+	}
+	return errors.New(msg)
 }
 
 // reason says why the connection or query failed, without the driver's

@@ -3,8 +3,10 @@ package supabase
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -20,6 +22,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hotdash/hotdash-console/integrations"
 )
 
 // The tests run the checker against a real PostgreSQL 15 server, started
@@ -435,6 +439,9 @@ func TestPostgresPermissionDenied(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
+	if !integrations.IsFinal(err) {
+		t.Error("a missing permission is not final")
+	}
 }
 
 func TestPostgresUnknownDatabase(t *testing.T) {
@@ -576,11 +583,121 @@ func TestPostgresIPv6OnlyHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	dial := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}
-	err = p.describe(t.Context(), t.Context(), cfg, "", dial)
+	err = p.describe(t.Context(), t.Context(), time.Now(), cfg, "", dial)
 	want := "cannot reach the Supabase database at db.abcdefgh.supabase.co:5432: network is unreachable " +
 		"(the direct database host is IPv6-only: the session pooler URL also works over IPv4)"
 	if err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
 	assertNoSecret(t, err, "V6-Pa55word")
+}
+
+// countingProxy forwards connections to the server at addr and counts the
+// logins: connections that open with a startup message (not with a
+// request for TLS, which the server refuses here before any password).
+func countingProxy(t *testing.T, addr string) (string, *atomic.Int64) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var n atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				s, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				first := make([]byte, 8) // length, then the protocol version or request code
+				if _, err := io.ReadFull(c, first); err != nil {
+					return
+				}
+				if code := binary.BigEndian.Uint32(first[4:]); code != 80877103 && code != 80877104 { // SSLRequest, GSSENCRequest
+					n.Add(1)
+				}
+				if _, err := s.Write(first); err != nil {
+					return
+				}
+				done := make(chan struct{}, 2)
+				go func() { _, _ = io.Copy(s, c); done <- struct{}{} }()
+				go func() { _, _ = io.Copy(c, s); done <- struct{}{} }()
+				<-done
+			}()
+		}
+	}()
+	return l.Addr().String(), &n
+}
+
+func TestPostgresAWrongPasswordIsOneLoginAndFinal(t *testing.T) {
+	s := postgresServer(t)
+	db := s.database(t, ideaPool)
+	proxy, logins := countingProxy(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)))
+	url := fmt.Sprintf("postgres://%s:%s@%s/%s", pwUser, "Wr0ng-Passw0rd-typed", proxy, db)
+	_, _, err := check(t, url, "idea_pool")
+	if err == nil || err.Error() != "the Supabase database refused the password for user checker" {
+		t.Fatalf("got %v", err)
+	}
+	if !integrations.IsFinal(err) {
+		t.Error("a refused password is not final: the step would log in again every few seconds")
+	}
+	if n := logins.Load(); n != 1 {
+		t.Errorf("%d logins for one check, want 1", n)
+	}
+	// A server that cannot be reached now may be reached later.
+	_, _, err = check(t, fmt.Sprintf("postgres://postgres:x-Pa55word@127.0.0.1:%d/postgres", freePort()), "idea_pool")
+	if err == nil || integrations.IsFinal(err) {
+		t.Errorf("an unreachable server: %v (final %v)", err, integrations.IsFinal(err))
+	}
+}
+
+func TestPostgresTellsATableFromAView(t *testing.T) {
+	s := postgresServer(t)
+	base := "CREATE TABLE public.ideas (id int, title text);"
+	cases := []struct {
+		name, setup string
+		present     bool
+		detail      string
+	}{
+		{"a view", base + "CREATE VIEW public.idea_pool AS SELECT * FROM public.ideas;", false,
+			"public.idea_pool is a view, not the table the migration creates; "},
+		{"a materialized view", base + "CREATE MATERIALIZED VIEW public.idea_pool AS SELECT * FROM public.ideas;", false,
+			"public.idea_pool is a materialized view, not the table the migration creates; "},
+		{"a partitioned table", "CREATE TABLE public.idea_pool (id int, created date) PARTITION BY RANGE (created);", true,
+			"table public.idea_pool exists; "},
+		{"a table", ideaPool, true, "table public.idea_pool exists; "},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			db := s.database(t, c.setup)
+			present, detail, err := check(t, s.url("postgres", "", db), "idea_pool")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if present != c.present || !strings.HasPrefix(detail, c.detail) {
+				t.Errorf("got %v %q\nwant %v %q…", present, detail, c.present, c.detail)
+			}
+		})
+	}
+}
+
+func TestPostgresALeastPrivilegeRoleGetsTheTableCheckWithANote(t *testing.T) {
+	s := postgresServer(t)
+	db := s.database(t, schemaMigrations+migrations(3, "20251019093000 create_idea_pool")+ideaPool)
+	present, detail, err := check(t, s.url(pwUser, pwPassword, db), "idea_pool")
+	if err != nil {
+		t.Fatalf("blocked: %v", err)
+	}
+	want := "table public.idea_pool exists; supabase_migrations.schema_migrations cannot be read by user checker (permission denied for schema supabase_migrations): the table check alone decides"
+	if !present || detail != want {
+		t.Errorf("got %v %q\nwant %q", present, detail, want)
+	}
 }

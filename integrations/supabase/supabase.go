@@ -77,7 +77,7 @@ func (r *REST) CheckMigration(ctx context.Context, table string) (bool, string, 
 	case resp.StatusCode() == http.StatusNotFound && (body.Code == "PGRST205" || body.Code == "42P01"):
 		return false, fmt.Sprintf("table %s is missing (PostgREST %s: %s)", table, code, message), nil
 	case resp.StatusCode() == http.StatusUnauthorized:
-		return false, "", fmt.Errorf("the Supabase key was rejected (401 %s): check %s", message, r.o.KeyEnv)
+		return false, "", integrations.Final(fmt.Errorf("the Supabase key was rejected (401 %s): check %s", message, r.o.KeyEnv))
 	}
 	return false, "", httpc.Error("GET "+path, resp, nil)
 }
