@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"slices"
@@ -33,6 +34,8 @@ type Config struct {
 	// Warnings are problems that do not stop the console: a file readable
 	// by others that names a token file.
 	Warnings []string `toml:"-"`
+
+	data []byte // the file, to say where a key is
 }
 
 // Services are the outside services the console checks directly.
@@ -202,7 +205,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if err := DecodeStrict(file, data, c); err != nil {
 		return nil, err
 	}
-	c.File = file
+	c.File, c.data = file, data
 	if err := c.validate(data); err != nil {
 		return nil, err
 	}
@@ -250,10 +253,64 @@ func (c *Config) validate(data []byte) error {
 	if c.DefaultEnv != "" && !seen[c.DefaultEnv] && c.Platform != "sim" {
 		return bad("default_env", "%q is not a defined environment", c.DefaultEnv)
 	}
-	if c.Watch.LogBuffer < 0 {
-		return bad("watch.log_buffer", "must be positive")
+	return c.checkBounds(bad)
+}
+
+// Bounds of the configuration's numbers and durations. Zero (or leaving a
+// key out) means the default.
+var (
+	IntervalRange    = DurationRange{100 * time.Millisecond, time.Hour}
+	CallTimeoutRange = DurationRange{100 * time.Millisecond, 5 * time.Minute}
+	LogBufferRange   = IntRange{10, 100_000}
+	LogRateRange     = NumberRange{Min: 0, Max: 1000, What: "lines a second"}
+	// ThresholdRange bounds an override in the file; the runbook's kind of
+	// threshold narrows it (a share is from 0 to 1).
+	ThresholdRange = NumberRange{Min: 0, Max: 1_000_000}
+)
+
+// checkBounds refuses numbers and durations out of their range, naming
+// the range.
+func (c *Config) checkBounds(bad func(key, format string, args ...any) error) error {
+	for _, iv := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"watch.probe_interval", c.Watch.ProbeInterval.Duration},
+		{"watch.secrets_interval", c.Watch.SecretsInterval.Duration},
+		{"watch.machines_interval", c.Watch.MachinesInterval.Duration},
+	} {
+		if msg := IntervalRange.Check(iv.d); iv.d != 0 && msg != "" {
+			return bad(iv.key, "%s", msg)
+		}
+	}
+	if d := c.Watch.CallTimeout.Duration; d != 0 {
+		if msg := CallTimeoutRange.Check(d); msg != "" {
+			return bad("watch.call_timeout", "%s", msg)
+		}
+	}
+	if n := c.Watch.LogBuffer; n != 0 {
+		if msg := LogBufferRange.Check(int64(n)); msg != "" {
+			return bad("watch.log_buffer", "%s", msg)
+		}
+	}
+	if msg := LogRateRange.Check(c.Sim.LogRate); msg != "" {
+		return bad("sim.log_rate", "%s", msg)
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.Integrations)) {
+		set := c.Integrations[id]
+		for _, name := range slices.Sorted(maps.Keys(set.Thresholds)) {
+			if msg := ThresholdRange.Check(set.Thresholds[name]); msg != "" {
+				return bad("integration."+id+".thresholds", "%q: %s", name, msg)
+			}
+		}
 	}
 	return nil
+}
+
+// Line is the line of the file where key (dotted) is set, or 0: for
+// errors found after reading, such as a threshold the runbook bounds.
+func (c *Config) Line(key string) int {
+	return KeyLine(c.data, strings.Split(key, "."))
 }
 
 // fill sets defaults for everything left out.

@@ -178,3 +178,41 @@ func TestAConfigReadableByOthersNamingATokenFileWarns(t *testing.T) {
 		t.Errorf("token %q", v)
 	}
 }
+
+func TestNumbersAndDurationsOutOfRangeAreRefusedWithTheRange(t *testing.T) {
+	sim := "platform = \"sim\"\n"
+	tests := []struct{ name, in, want string }{
+		{"huge log buffer", sim + "[watch]\nlog_buffer = 9223372036854775807\n", "c.toml:3: watch.log_buffer: 9223372036854775807 is out of range: from 10 to 100000"},
+		{"negative log buffer", sim + "[watch]\nlog_buffer = -1\n", "c.toml:3: watch.log_buffer: -1 is out of range: from 10 to 100000"},
+		{"days overflowing", sim + "[watch]\nprobe_interval = \"999999999999d\"\n", `c.toml:3: watch.probe_interval: "999999999999d" is too long (at most 106751d)`},
+		{"weeks overflowing", sim + "[watch]\nprobe_interval = \"99999999999999999999w\"\n", `c.toml:3: watch.probe_interval: "99999999999999999999w" is too long (at most 15250w)`},
+		{"negative duration", sim + "[watch]\nsecrets_interval = \"-5s\"\n", `c.toml:3: watch.secrets_interval: "-5s" is negative`},
+		{"an interval too short", sim + "[watch]\nmachines_interval = \"1ms\"\n", "c.toml:3: watch.machines_interval: 1ms is out of range: from 100ms to 1h"},
+		{"a call timeout of a nanosecond", sim + "[watch]\ncall_timeout = \"1ns\"\n", "c.toml:3: watch.call_timeout: 1ns is out of range: from 100ms to 5m"},
+		{"a call timeout of a day", sim + "[watch]\ncall_timeout = \"1d\"\n", "c.toml:3: watch.call_timeout: 1d is out of range: from 100ms to 5m"},
+		{"negative log rate", sim + "[sim]\nlog_rate = -3.0\n", "c.toml:3: sim.log_rate: -3 is out of range: from 0 to 1000 (lines a second)"},
+		{"negative threshold", sim + "[integration.publer]\nauto_rollback = true\nthresholds = { \"jobs failing\" = -0.5 }\n", `c.toml:4: integration.publer.thresholds: "jobs failing": -0.5 is out of range: from 0 to 1000000`},
+		{"not a number", sim + "[integration.publer]\nthresholds = { \"jobs failing\" = nan }\n", `c.toml:3: integration.publer.thresholds: "jobs failing": NaN is out of range`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("c.toml", []byte(tt.in))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("err = %v\nwant %q", err, tt.want)
+			}
+		})
+	}
+	for _, ok := range []string{"[watch]\nprobe_interval = \"100ms\"\ncall_timeout = \"5m\"\nlog_buffer = 100000\n", "[watch]\nsecrets_interval = \"1h\"\n", "[sim]\nlog_rate = 1000.0\n"} {
+		if _, err := Parse("c.toml", []byte(sim+ok)); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}
+
+func TestParseDurationReadsDaysAndWeeks(t *testing.T) {
+	for in, want := range map[string]time.Duration{"7d": 7 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "90s": 90 * time.Second, "106751d": 106751 * 24 * time.Hour} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("%s: %v %v", in, got, err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -139,11 +140,16 @@ func unquoteKey(k string) string {
 type Duration struct{ time.Duration }
 
 // ParseDuration reads a Go duration ("90s", "2h30m") or a whole number of
-// days or weeks ("7d", "2w").
+// days or weeks ("7d", "2w"). A duration too long to hold (over about 292
+// years) is an error, never a wrapped-around value.
 func ParseDuration(s string) (time.Duration, error) {
 	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
 		if n, ok := strings.CutSuffix(s, suffix); ok {
-			if v, err := strconv.Atoi(n); err == nil {
+			v, err := strconv.ParseInt(n, 10, 64)
+			if errors.Is(err, strconv.ErrRange) || err == nil && (v > math.MaxInt64/int64(unit) || v < math.MinInt64/int64(unit)) {
+				return 0, fmt.Errorf("%q is too long (at most %d%s)", s, math.MaxInt64/int64(unit), suffix)
+			}
+			if err == nil {
 				return time.Duration(v) * unit, nil
 			}
 		}
