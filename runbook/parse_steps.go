@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/hotdash/hotdash-console/integrations/config"
 )
 
@@ -103,6 +105,16 @@ type fileContact struct {
 var Calls = []string{"source", "post", "job_status", "logs", "env", "secrets", "migration", "chatwoot"}
 
 var criterionChecks = []string{"source_live", "steps", "no_errors_1h", "fallback_test", "rollback_test", "manual"}
+
+// Bounds of the steps' and the schedule's durations.
+var (
+	stepTimeoutRange  = config.DurationRange{Min: time.Second, Max: 24 * time.Hour}
+	stepIntervalRange = config.DurationRange{Min: 100 * time.Millisecond, Max: 10 * time.Minute}
+	stepWindowRange   = config.DurationRange{Min: time.Second, Max: 24 * time.Hour}
+	everyRange        = config.DurationRange{Min: time.Minute, Max: 52 * 7 * 24 * time.Hour}
+	forRange          = config.DurationRange{Min: 0, Max: 52 * 7 * 24 * time.Hour}
+	persistRange      = config.DurationRange{Min: time.Minute, Max: 24 * time.Hour}
+)
 var decisionActions = []string{"rollback_one", "rollback_all", "stop", "monitor"}
 
 func (p *parser) fail(key string, n int, format string, args ...any) {
@@ -144,6 +156,11 @@ func (p *parser) procedure(rb *Runbook, f *file) {
 	for i, m := range f.Monitoring {
 		if m.Every.Duration <= 0 {
 			p.fail("monitoring.every", i, "monitoring %q needs every (\"2h\")", m.Period)
+		} else if msg := everyRange.Check(m.Every.Duration); msg != "" {
+			p.fail("monitoring.every", i, "monitoring %q: %s", m.Period, msg)
+		}
+		if msg := forRange.Check(m.For.Duration); msg != "" {
+			p.fail("monitoring.for", i, "monitoring %q: %s", m.Period, msg)
 		}
 		rb.Monitoring = append(rb.Monitoring, Monitoring{Period: m.Period, Title: m.Title, Every: m.Every.Duration, For: m.For.Duration, Tasks: m.Tasks})
 	}
@@ -165,12 +182,17 @@ func (p *parser) procedure(rb *Runbook, f *file) {
 		if c.Check == "fallback_test" && c.Break == "" && c.Fault == "" {
 			p.fail("success.break", i, "criterion %q needs break (a credential secret) or fault (the simulator's) to break the integration", c.ID)
 		}
+		if d := rb.Integration(c.Integration); c.Break != "" && d != nil && !slices.Contains(d.Credentials, c.Break) {
+			p.fail("success.break", i, "criterion %q breaks %s, which is not one of %s's credentials (%s)", c.ID, c.Break, d.ID, strings.Join(d.Credentials, ", "))
+		}
 		rb.Success = append(rb.Success, Criterion(c))
 	}
 	rb.Decision.Question = f.Decision.Question
 	rb.Decision.Persist = f.Decision.Persist.Duration
 	if rb.Decision.Persist == 0 {
 		rb.Decision.Persist = 15 * time.Minute
+	} else if msg := persistRange.Check(rb.Decision.Persist); msg != "" {
+		p.errs = append(p.errs, &config.FileError{File: p.name, Line: config.KeyLine(p.data, toml.Key{"decision", "persist"}), Key: "decision.persist", Msg: msg})
 	}
 	for i, b := range f.Decision.Branch {
 		for _, a := range []string{b.Action, b.Otherwise} {
@@ -226,6 +248,18 @@ func (p *parser) step(rb *Runbook, i int, fs fileStep) *Step {
 		}
 		bad("kind", "%q is not a step kind (say one of %s)", fs.Kind, strings.Join(names, ", "))
 		return s
+	}
+	if s.Env != "" {
+		rb.envLines[s.ID] = nthKeyLine(p.data, []string{"step", "env"}, i)
+	}
+	for _, b := range []struct {
+		key string
+		d   time.Duration
+		r   config.DurationRange
+	}{{"timeout", s.Timeout, stepTimeoutRange}, {"interval", s.Interval, stepIntervalRange}, {"window", s.Window, stepWindowRange}} {
+		if msg := b.r.Check(b.d); b.d != 0 && msg != "" {
+			bad(b.key, "step %q: %s", s.ID, msg)
+		}
 	}
 	if s.Timeout == 0 {
 		s.Timeout = 60 * time.Second
@@ -335,6 +369,13 @@ func (p *parser) step(rb *Runbook, i int, fs fileStep) *Step {
 		}
 		if missing != "" {
 			bad("check.call", "check %q of step %q needs %s", c.Call, s.ID, missing)
+		}
+		for _, text := range append([]string{c.Text}, c.Accounts...) {
+			for _, ph := range placeholderRE.FindAllString(text, -1) {
+				if !slices.ContainsFunc(fs.Input, func(in fileInput) bool { return "{"+in.Name+"}" == ph }) {
+					bad("check", "check %q of step %q uses %s, which no [[step.input]] of the step names", c.Call, s.ID, ph)
+				}
+			}
 		}
 		if c.Call == "source" && len(c.Want) == 0 {
 			c.Want = []string{"live"}

@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -49,6 +50,8 @@ type Runbook struct {
 	// journal written for another runbook is not resumed against this one.
 	File string
 	Hash string
+
+	envLines map[string]int // step id -> the line of its env, for errors
 }
 
 // Default returns the embedded HotDash runbook.
@@ -156,14 +159,37 @@ func Parse(name string, data []byte) (*Runbook, error) {
 }
 
 // Lint checks a runbook and returns every problem found, each naming the
-// file and line. It asks more than Parse: every integration has
-// troubleshooting.
-func Lint(name string, data []byte) []error {
+// file and line, one error per cause. It asks more than Parse: every
+// integration has troubleshooting, and the environments steps run on are
+// checked against envs, the environments a configuration defines (without
+// any: the ones the console knows without a configuration, production and
+// dev).
+func Lint(name string, data []byte, envs ...string) []error {
 	rb, errs := parse(name, data)
-	if rb != nil {
-		p := &parser{name: name, data: data}
-		p.lintTroubleshooting(rb)
-		errs = append(errs, p.errs...)
+	if rb == nil {
+		return errs
+	}
+	p := &parser{name: name, data: data}
+	p.lintTroubleshooting(rb)
+	errs = append(errs, p.errs...)
+	where := "the configuration"
+	if len(envs) == 0 {
+		where = "the default configuration"
+		for _, e := range config.Default().Environments {
+			envs = append(envs, e.Name)
+		}
+	}
+	return append(errs, rb.undefinedEnvs(envs, where)...)
+}
+
+// undefinedEnvs are the steps that run on an environment not in envs.
+func (rb *Runbook) undefinedEnvs(envs []string, where string) []error {
+	var errs []error
+	for _, s := range rb.Steps {
+		if s.Env != "" && !slices.Contains(envs, s.Env) {
+			errs = append(errs, &config.FileError{File: rb.File, Line: rb.envLines[s.ID], Key: "step.env",
+				Msg: fmt.Sprintf("step %q runs on environment %q, which %s does not define (it has %s)", s.ID, s.Env, where, strings.Join(envs, ", "))})
+		}
 	}
 	return errs
 }
@@ -185,12 +211,11 @@ func parse(name string, data []byte) (*Runbook, []error) {
 		Fallbacks:     map[string]Check{},
 	}
 	p := &parser{name: name, data: data}
+	rb.envLines = map[string]int{}
 	for i, fi := range f.Integration {
-		d, err := p.integration(i, fi)
-		if err != nil {
-			p.errs = append(p.errs, err)
-			continue
-		}
+		// An integration with a problem is still defined: what names it
+		// is not reported again.
+		d := p.integration(i, fi)
 		if fb := fi.Fallback; fb != nil {
 			switch {
 			case d.Flag == "":
@@ -261,9 +286,25 @@ func nthKeyLine(data []byte, key []string, n int) int {
 
 var idRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
-func (p *parser) integration(i int, fi fileIntegration) (*integrations.Definition, error) {
+// Bounds of the runbook's numbers and durations.
+var (
+	shareRange     = config.NumberRange{Min: 0, Max: 1, What: "a share: 0.01 is 1%"}
+	countRange     = config.NumberRange{Min: 0, Max: 1_000_000, What: "a count of lines"}
+	thresholdRange = config.DurationRange{Min: time.Second, Max: time.Hour} // the error windows keep an hour
+)
+
+// thresholdMax is the range of a threshold of kind.
+func thresholdMax(kind string) config.NumberRange {
+	if kind == "count" {
+		return countRange
+	}
+	return shareRange
+}
+
+// integration converts the i-th integration, reporting each problem once.
+func (p *parser) integration(i int, fi fileIntegration) *integrations.Definition {
 	if !idRE.MatchString(fi.ID) {
-		return nil, p.errAt("integration.id", i, "%q is not an id (lower-case letters, digits, dashes)", fi.ID)
+		p.fail("integration.id", i, "%q is not an id (lower-case letters, digits, dashes)", fi.ID)
 	}
 	d := &integrations.Definition{
 		ID:          fi.ID,
@@ -295,37 +336,44 @@ func (p *parser) integration(i int, fi fileIntegration) (*integrations.Definitio
 			d.Source.Method = "GET"
 		}
 		if s.Path == "" || s.Field == "" || len(s.Live) == 0 {
-			return nil, p.errAt("integration.source", i, "an http source needs path, field and live")
+			p.fail("integration.source", i, "an http source needs path, field and live")
 		}
 	case "logs":
 		if s.LiveMarker == "" {
-			return nil, p.errAt("integration.source", i, "a logs source needs live_marker")
+			p.fail("integration.source", i, "a logs source needs live_marker")
 		}
 	case "chatwoot":
 	default:
-		return nil, p.errAt("integration.source.kind", i, "%q: say \"http\", \"logs\" or \"chatwoot\"", s.Kind)
+		p.fail("integration.source.kind", i, "%q: say \"http\", \"logs\" or \"chatwoot\"", s.Kind)
 	}
 	for _, t := range fi.Threshold {
 		th := integrations.Threshold{Name: t.Name, Kind: t.Kind, Match: t.Match, Of: t.Of, Max: t.Max, Window: t.Window.Duration}
 		if th.Window == 0 {
 			th.Window = 15 * time.Minute
 		}
+		if th.Name == "" {
+			th.Name = t.Kind
+		}
+		if msg := thresholdRange.Check(th.Window); msg != "" {
+			p.fail("integration.threshold.window", i, "threshold %q: %s", th.Name, msg)
+		}
 		switch t.Kind {
 		case "error_rate":
 		case "share", "count":
 			if t.Match == "" {
-				return nil, p.errAt("integration.threshold.match", i, "threshold %q needs match", t.Name)
+				p.fail("integration.threshold.match", i, "threshold %q needs match", th.Name)
 			}
-			for _, re := range []string{t.Match, t.Of} {
-				if _, err := regexp.Compile(re); err != nil {
-					return nil, p.errAt("integration.threshold.match", i, "threshold %q: %v", t.Name, err)
+			for _, re := range [][2]string{{"match", t.Match}, {"of", t.Of}} {
+				if _, err := regexp.Compile(re[1]); err != nil {
+					p.fail("integration.threshold."+re[0], i, "threshold %q: %v", th.Name, err)
 				}
 			}
 		default:
-			return nil, p.errAt("integration.threshold.kind", i, "%q: say \"error_rate\", \"share\" or \"count\"", t.Kind)
+			p.fail("integration.threshold.kind", i, "%q: say \"error_rate\", \"share\" or \"count\"", t.Kind)
+			continue
 		}
-		if th.Name == "" {
-			th.Name = t.Kind
+		if msg := thresholdMax(t.Kind).Check(t.Max); msg != "" {
+			p.fail("integration.threshold.max", i, "threshold %q: %s", th.Name, msg)
 		}
 		d.Thresholds = append(d.Thresholds, th)
 	}
@@ -336,41 +384,71 @@ func (p *parser) integration(i int, fi fileIntegration) (*integrations.Definitio
 			for _, c := range integrations.KnownConditions {
 				names = append(names, string(c))
 			}
-			return nil, p.errAt("integration.diagnosis.when", i, "%q is not one of %s", dg.When, strings.Join(names, ", "))
+			p.fail("integration.diagnosis.when", i, "%q is not one of %s", dg.When, strings.Join(names, ", "))
+			continue
 		}
 		d.Diagnoses = append(d.Diagnoses, integrations.Diagnosis{When: w, Text: dg.Text})
 	}
-	return d, nil
+	return d
 }
 
 // Configure applies a configuration's per-integration settings: threshold
-// overrides by name and auto_rollback. Unknown integrations or thresholds
-// are errors naming the configuration key.
+// overrides by name and auto_rollback. Unknown integrations or thresholds,
+// and an override out of its threshold's range, are errors naming the
+// configuration's file, line and key. A step on an environment the
+// configuration does not define is a warning in cfg.Warnings: that step
+// cannot run, the others can.
 func (rb *Runbook) Configure(cfg *config.Config) error {
-	for id, set := range cfg.Integrations {
+	bad := func(key, format string, args ...any) error {
+		return &config.FileError{File: cfg.File, Line: cfg.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	for _, id := range slices.Sorted(maps.Keys(cfg.Integrations)) {
+		set := cfg.Integrations[id]
 		d := rb.Integration(id)
 		if d == nil {
 			var ids []string
 			for _, d := range rb.Integrations {
 				ids = append(ids, d.ID)
 			}
-			return &config.FileError{File: cfg.File, Key: "integration." + id, Msg: fmt.Sprintf("the runbook has no integration %q (it has %s)", id, strings.Join(ids, ", "))}
+			return bad("integration."+id, "the runbook has no integration %q (it has %s)", id, strings.Join(ids, ", "))
 		}
 		if set.AutoRollback && d.Flag == "" {
-			return &config.FileError{File: cfg.File, Key: "integration." + id + ".auto_rollback", Msg: fmt.Sprintf("%s has no flag to roll back", d.Name)}
+			return bad("integration."+id+".auto_rollback", "%s has no flag to roll back", d.Name)
 		}
 		d.AutoRollback = set.AutoRollback
-		for name, max := range set.Thresholds {
+		for _, name := range slices.Sorted(maps.Keys(set.Thresholds)) {
+			max := set.Thresholds[name]
 			i := slices.IndexFunc(d.Thresholds, func(t integrations.Threshold) bool { return t.Name == name })
 			if i < 0 {
 				var names []string
 				for _, t := range d.Thresholds {
 					names = append(names, fmt.Sprintf("%q", t.Name))
 				}
-				return &config.FileError{File: cfg.File, Key: "integration." + id + ".thresholds", Msg: fmt.Sprintf("%s has no threshold %q (it has %s)", d.Name, name, strings.Join(names, ", "))}
+				return bad("integration."+id+".thresholds", "%s has no threshold %q (it has %s)", d.Name, name, strings.Join(names, ", "))
+			}
+			if msg := thresholdMax(d.Thresholds[i].Kind).Check(max); msg != "" {
+				return bad("integration."+id+".thresholds", "%q: %s", name, msg)
 			}
 			d.Thresholds[i].Max = max
 		}
+	}
+	var envs []string
+	for _, e := range cfg.Environments {
+		envs = append(envs, e.Name)
+	}
+	missing := map[string][]string{} // environment -> the steps on it
+	for _, s := range rb.Steps {
+		if s.Env != "" && !slices.Contains(envs, s.Env) {
+			missing[s.Env] = append(missing[s.Env], s.ID)
+		}
+	}
+	where := cfg.File
+	if where == "" {
+		where = "the configuration"
+	}
+	for _, env := range slices.Sorted(maps.Keys(missing)) {
+		cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("%s: step(s) %s run on environment %q, which %s does not define (it has %s): they cannot run",
+			rb.File, strings.Join(missing[env], ", "), env, where, strings.Join(envs, ", ")))
 	}
 	return nil
 }

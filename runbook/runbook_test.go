@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hotdash/hotdash-console/integrations/config"
 )
 
 func TestDefaultRunbookHasTheGuidesIntegrations(t *testing.T) {
@@ -172,5 +174,128 @@ func TestREADMEDescribesEveryRunbookKey(t *testing.T) {
 	walk(reflect.TypeFor[file]())
 	if len(missing) > 0 {
 		t.Errorf("README's Runbook format does not name %v", missing)
+	}
+}
+
+// lintBase is a runbook with one integration, a phase and a step that
+// name it, and a success criterion: what a problem in the integration
+// must not make report again.
+const lintBase = `[[integration]]
+id = "publer"
+flag = "PUBLER_LIVE"
+credentials = ["PUBLER_API_KEY"]
+[integration.source]
+kind = "logs"
+live_marker = "Using real Publer API"
+[[integration.threshold]]
+name = "jobs failing"
+kind = "share"
+match = "job failed"
+of = "job"
+max = 0.05
+
+[[phase]]
+id = "publer"
+integration = "publer"
+
+[[step]]
+id = "2.4"
+phase = "publer"
+kind = "set_flag"
+value = "true"
+env = "dev"
+
+[[success]]
+id = "publer-fallback"
+integration = "publer"
+check = "fallback_test"
+break = "PUBLER_API_KEY"
+
+[[troubleshooting]]
+title = "Posts stay mock"
+integrations = ["publer"]
+cause = "PUBLER_LIVE is not deployed"
+fix = ["fly secrets deploy -a {app}"]
+`
+
+func TestLintReportsOneErrorPerCause(t *testing.T) {
+	tests := []struct{ name, from, to, want string }{
+		{"a bad regex", `match = "job failed"`, `match = "job (failed"`,
+			"rb.toml:11: integration.threshold.match: threshold \"jobs failing\": error parsing regexp: missing closing )"},
+		{"a bad regex in of", `of = "job"`, `of = "[job"`, "rb.toml:12: integration.threshold.of: threshold \"jobs failing\""},
+		{"a share over 1", "max = 0.05", "max = 5.0", `rb.toml:13: integration.threshold.max: threshold "jobs failing": 5 is out of range: from 0 to 1 (a share: 0.01 is 1%)`},
+		{"a negative share", "max = 0.05", "max = -0.05", `rb.toml:13: integration.threshold.max: threshold "jobs failing": -0.05 is out of range: from 0 to 1`},
+		{"a window over an hour", "max = 0.05", "max = 0.05\nwindow = \"2h\"", `rb.toml:14: integration.threshold.window: threshold "jobs failing": 2h is out of range: from 1s to 1h`},
+		{"an unknown source kind", `kind = "logs"`, `kind = "ftp"`, `rb.toml:6: integration.source.kind: "ftp"`},
+		{"an undefined env", `env = "dev"`, `env = "staging"`, `rb.toml:24: step.env: step "2.4" runs on environment "staging", which the default configuration does not define (it has production, dev)`},
+		{"a step timeout of a millisecond", `env = "dev"`, "env = \"dev\"\ntimeout = \"1ms\"", `rb.toml:25: step.timeout: step "2.4": 1ms is out of range: from 1s to 1d`},
+		{"a break that is no credential", `break = "PUBLER_API_KEY"`, `break = "PUBLER_KEY"`, `rb.toml:30: success.break: criterion "publer-fallback" breaks PUBLER_KEY, which is not one of publer's credentials (PUBLER_API_KEY)`},
+	}
+	if errs := Lint("rb.toml", []byte(lintBase)); len(errs) != 0 {
+		t.Fatalf("the base lints with %v", errs)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(lintBase, tt.from, tt.to, 1)
+			errs := Lint("rb.toml", []byte(src))
+			if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tt.want) {
+				t.Errorf("got %d errors %v\nwant one: %q", len(errs), errs, tt.want)
+			}
+		})
+	}
+}
+
+func TestLintChecksEnvironmentsAgainstTheConfigurationsAndPlaceholdersAgainstInputs(t *testing.T) {
+	src := strings.Replace(lintBase, `env = "dev"`, `env = "staging"`, 1)
+	if errs := Lint("rb.toml", []byte(src), "production", "staging"); len(errs) != 0 {
+		t.Errorf("staging is defined: %v", errs)
+	}
+	post := lintBase + `
+[[step]]
+id = "2.5"
+phase = "publer"
+kind = "verify"
+[[step.input]]
+name = "account"
+[[step.check]]
+call = "post"
+text = "Test for {acount}"
+accounts = ["{account}", "{app}"]
+want = ["real-job-*"]
+`
+	errs := Lint("rb.toml", []byte(post))
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{`step.check: check "post" of step "2.5" uses {acount}, which no [[step.input]] of the step names`,
+		`step.check: check "post" of step "2.5" uses {app}, which no [[step.input]] of the step names`}
+	if len(got) != 2 || !strings.HasSuffix(got[0], want[0]) || !strings.HasSuffix(got[1], want[1]) {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestConfigureBoundsOverridesAndWarnsOfUndefinedEnvironments(t *testing.T) {
+	rb, err := Parse("rb.toml", []byte(lintBase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("hotdash.toml", []byte("platform = \"flyctl\"\n[[environment]]\nname = \"production\"\napp = \"hotdash-app\"\n\n[integration.publer]\nthresholds = { \"jobs failing\" = 5.0 }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rb.Configure(cfg)
+	if want := `hotdash.toml:7: integration.publer.thresholds: "jobs failing": 5 is out of range: from 0 to 1`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("got %v\nwant %q", err, want)
+	}
+	cfg.Integrations["publer"].Thresholds["jobs failing"] = 0.5
+	if err := rb.Configure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if rb.Integration("publer").Thresholds[0].Max != 0.5 {
+		t.Error("the override is not applied")
+	}
+	if len(cfg.Warnings) != 1 || cfg.Warnings[0] != `rb.toml: step(s) 2.4 run on environment "dev", which hotdash.toml does not define (it has production): they cannot run` {
+		t.Errorf("warnings %q", cfg.Warnings)
 	}
 }

@@ -273,23 +273,30 @@ func (c *cli) runbookCmds(body bodyFunc) *cobra.Command {
 		}
 		return args[0]
 	}
-	cmd.AddCommand(
-		&cobra.Command{
-			Use:   "lint [FILE]",
-			Short: "Check a runbook: file:line for every problem",
-			Long: `runbook lint checks a runbook file (default: the embedded guide) and prints
-every problem with its file and line. Exit status: 0 when it is sound,
+	var cfg string // lint: the configuration whose environments the steps run on
+	lint := &cobra.Command{
+		Use:   "lint [FILE]",
+		Short: "Check a runbook: file:line for every problem",
+		Long: `runbook lint checks a runbook file (default: the embedded guide) and prints
+every problem with its file and line, one per cause: unknown keys, undefined
+references (a step's environment, a placeholder no input fills), values out
+of their range. Steps' environments are checked against --config's, or the
+default configuration's (production, dev). Exit status: 0 when it is sound,
 1 when it has problems, 2 when it cannot be read.`,
-			Args: maxArgs(1),
-			RunE: body(func(_ context.Context, args []string) error { return c.runbookCmd("lint", file(args)) }),
-		},
+		Args: maxArgs(1),
+		RunE: body(func(_ context.Context, args []string) error { return c.runbookCmd("lint", file(args), cfg) }),
+	}
+	lint.Flags().StringVar(&cfg, "config", "", "check the steps' environments against this configuration `FILE`")
+	_ = lint.MarkFlagFilename("config", "toml")
+	cmd.AddCommand(
+		lint,
 		&cobra.Command{
 			Use:   "show [FILE]",
 			Short: "Print a runbook as a checklist",
 			Long: `runbook show prints a runbook file (default: the embedded guide) as a
 Markdown checklist: its phases and steps with the guide's commands.`,
 			Args: maxArgs(1),
-			RunE: body(func(_ context.Context, args []string) error { return c.runbookCmd("show", file(args)) }),
+			RunE: body(func(_ context.Context, args []string) error { return c.runbookCmd("show", file(args), "") }),
 		},
 	)
 	return cmd

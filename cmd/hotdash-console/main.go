@@ -298,8 +298,9 @@ func restoreDemo(ctx context.Context, stack *connect.Stack, records []runbook.Re
 }
 
 // runbookCmd is `runbook lint` and `runbook show` (action) of file, or of
-// the embedded runbook when file is "".
-func (c *cli) runbookCmd(action, file string) error {
+// the embedded runbook when file is "". Lint checks the steps'
+// environments against those of the configuration cfg names, when it does.
+func (c *cli) runbookCmd(action, file, cfg string) error {
 	name, data := runbook.DefaultName, runbook.DefaultBytes()
 	if file != "" {
 		var err error
@@ -309,7 +310,17 @@ func (c *cli) runbookCmd(action, file string) error {
 		}
 	}
 	if action == "lint" {
-		errs := runbook.Lint(name, data)
+		var envs []string
+		if cfg != "" {
+			conf, err := config.Load(cfg)
+			if err != nil {
+				return exitError{2, err}
+			}
+			for _, e := range conf.Environments {
+				envs = append(envs, e.Name)
+			}
+		}
+		errs := runbook.Lint(name, data, envs...)
 		for _, e := range errs {
 			fmt.Fprintln(c.stdout, e)
 		}

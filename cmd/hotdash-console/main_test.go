@@ -107,6 +107,16 @@ func TestRunbookLintExitsOneWithFileLineErrors(t *testing.T) {
 	if err := c.run(context.Background(), []string{"runbook", "lint"}); err != nil || !strings.Contains(out.String(), "ok") {
 		t.Errorf("the embedded runbook: %v %q", err, out)
 	}
+	// Steps' environments are checked against the configuration's.
+	cfg := filepath.Join(t.TempDir(), "hotdash.toml")
+	if err := os.WriteFile(cfg, []byte("platform = \"flyctl\"\n[[environment]]\nname = \"production\"\napp = \"hotdash-app\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, out, _ = testCLI()
+	err = c.run(context.Background(), []string{"runbook", "lint", "--config", cfg})
+	if exitCode(err) != 1 || !strings.Contains(out.String(), `step.env: step "2.2" runs on environment "dev", which the configuration does not define (it has production)`) {
+		t.Errorf("against a configuration without dev: %v %q", err, out)
+	}
 	c, out, _ = testCLI()
 	if err := c.run(context.Background(), []string{"runbook", "show"}); err != nil || !strings.Contains(out.String(), "- [ ] 2.6 Activate production (set secrets)") || !strings.Contains(out.String(), "⚠ ONLY after dev testing succeeds") {
 		t.Errorf("show: %v %q", err, out)
