@@ -43,11 +43,7 @@ func hostileServices(t *testing.T) string {
 // services that answer with escape sequences: a window title, a screen
 // clear, colours and a fake green "OK all good".
 func TestCheckPrintsWhatServicesSayInert(t *testing.T) {
-	dir := t.TempDir()
-	exe, _ := os.Executable()
-	fly := filepath.Join(dir, "fly")
-	_ = os.Symlink(exe, fly)
-	state := filepath.Join(dir, "state.json")
+	dir, fly, state := fakeFly(t)
 	_ = flyfake.Save(state, flyfake.NewState())
 	url := hostileServices(t)
 	cfg := filepath.Join(dir, "hotdash.toml")

@@ -24,6 +24,19 @@ func init() {
 	}
 }
 
+// fakeFly links the test binary as fly in a new directory, and returns the
+// directory, the fly and where its state goes.
+func fakeFly(t *testing.T) (dir, fly, state string) {
+	t.Helper()
+	dir = t.TempDir()
+	exe, _ := os.Executable()
+	fly = filepath.Join(dir, "fly")
+	if err := os.Symlink(exe, fly); err != nil {
+		t.Fatal(err)
+	}
+	return dir, fly, filepath.Join(dir, "state.json")
+}
+
 func checkCLI(t *testing.T) (*cli, *strings.Builder, string) {
 	t.Helper()
 	c, _, _ := testCLI()
@@ -111,11 +124,7 @@ func TestCheckUsageAndConfigErrorsExitTwo(t *testing.T) {
 // a fake app) where the flag is deployed true but the app serves mock: the
 // credentials the live path needs are gone.
 func TestCheckOnMockWhenLiveExitsOne(t *testing.T) {
-	dir := t.TempDir()
-	exe, _ := os.Executable()
-	fly := filepath.Join(dir, "fly")
-	_ = os.Symlink(exe, fly)
-	state := filepath.Join(dir, "state.json")
+	dir, fly, state := fakeFly(t)
 	s := flyfake.NewState()
 	a := s.Apps["hotdash-app"]
 	delete(a.Secrets, "SUPABASE_SERVICE_KEY")

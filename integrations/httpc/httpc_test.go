@@ -10,22 +10,7 @@ import (
 	"github.com/hotdash/hotdash-console/integrations"
 )
 
-func TestClip(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"  a\n\tb  c ", 10, "a b c"},
-		{"abcdef", 6, "abcdef"},
-		{"abcdef", 3, "abc…"},
-		{"héllo wörld", 4, "héll…"},
-		{"", 3, ""},
-	} {
-		if got := Clip(c.in, c.n); got != c.want {
-			t.Errorf("Clip(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
-		}
-	}
+func TestSnippetKeepsRunesWhole(t *testing.T) {
 	long := strings.Repeat("é", 200)
 	if got := Snippet([]byte(long)); !utf8.ValidString(got) || got != strings.Repeat("é", 160)+"…" {
 		t.Errorf("Snippet split a rune: %q", got)

@@ -94,3 +94,24 @@ func Flood(t testing.TB, n int64, announce bool) string {
 	})
 	return srv.URL
 }
+
+// InertErrors serves each handler in turn and calls check with the
+// server's URL: check makes a call and returns its error text ("" for
+// none). Every answer must be an error, inert and at most limit bytes.
+func InertErrors(t *testing.T, handlers map[string]http.HandlerFunc, limit int, check func(url string) string) {
+	t.Helper()
+	for name, h := range handlers {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			msg := check(srv.URL)
+			if msg == "" {
+				t.Fatal("no error")
+			}
+			AssertInert(t, "error", msg)
+			if len(msg) > limit {
+				t.Errorf("an error of %d bytes: %.200q", len(msg), msg)
+			}
+		})
+	}
+}
