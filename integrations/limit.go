@@ -31,14 +31,36 @@ func SizeText(n int64) string {
 }
 
 // ReadLimited reads r to its end, keeping at most limit bytes: an answer
-// longer than that stops the reading with a *TooLargeError.
+// longer than that stops the reading with a *TooLargeError, and none of
+// it is returned. It reads in chunks that grow to 1 MB and joins them once
+// at the end, so reading n bytes allocates about 2n at most (io.ReadAll,
+// growing one slice, allocates several times n), and refusing an endless
+// answer about the limit.
 func ReadLimited(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return b, err
+	var chunks [][]byte
+	var total int64
+	next := int64(4 << 10)
+	for {
+		c := make([]byte, min(next, limit+1-total))
+		n, err := io.ReadFull(r, c)
+		chunks, total = append(chunks, c[:n]), total+int64(n)
+		if total > limit {
+			return nil, &TooLargeError{Limit: limit}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		next = min(2*next, 1<<20)
 	}
-	if int64(len(b)) > limit {
-		return b[:limit], &TooLargeError{Limit: limit}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	b := make([]byte, 0, total)
+	for _, c := range chunks {
+		b = append(b, c...)
 	}
 	return b, nil
 }

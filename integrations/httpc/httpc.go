@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -26,21 +25,14 @@ import (
 // UserAgent identifies the console to the services it checks.
 const UserAgent = "hotdash-console"
 
-// MaxBody is the largest answer body the console reads (4 MB): a longer
-// one is refused with ErrTooLarge, without reading the rest.
-const MaxBody = 4 << 20
-
-// ErrTooLarge is an answer whose body is over MaxBody.
-var ErrTooLarge = fmt.Errorf("answer too large (over %d MB)", MaxBody>>20)
-
 // New returns a client for baseURL with the given per-request timeout.
-// Its answers are bounded by MaxBody even when read by resty itself; Do
-// reads them with less memory.
+// Its answers are bounded by integrations.AnswerLimit (4 MB) even when
+// resty reads them itself; Do reads them with less memory.
 func New(baseURL string, timeout time.Duration) *resty.Client {
 	c := resty.New().
 		SetBaseURL(strings.TrimRight(baseURL, "/")).
 		SetTimeout(timeout).
-		SetResponseBodyLimit(MaxBody).
+		SetResponseBodyLimit(integrations.AnswerLimit).
 		SetLogger(quiet{}).
 		SetDebug(false).
 		SetDisableWarn(true).
@@ -57,10 +49,13 @@ func New(baseURL string, timeout time.Duration) *resty.Client {
 type clientTimeout struct{}
 
 // Do makes req (method and path) and reads its answer's body, up to
-// MaxBody: an announced length over it is refused before reading, and an
-// unannounced one (chunked, endless) when it passes it, so memory stays
-// near the bound whatever the service sends. A call that times out says
-// after how long: the deadline that applied, the caller's or the client's.
+// integrations.AnswerLimit: an announced length over it is refused before
+// reading, an unannounced one (chunked, endless) when it passes it, so
+// memory stays near the bound whatever the service sends (resty's own
+// limit reads 512 bytes at a time into a slice grown by append, allocating
+// about five times the limit to refuse an answer). A call that times out
+// says after how long: the deadline that applied, the caller's or the
+// client's.
 func Do(req *resty.Request, method, path string) (*resty.Response, error) {
 	start := time.Now()
 	ctx := req.Context()
@@ -70,54 +65,16 @@ func Do(req *resty.Request, method, path string) (*resty.Response, error) {
 	}
 	raw := resp.RawBody()
 	defer raw.Close()
-	body, err := readBody(raw, resp.RawResponse.ContentLength, MaxBody)
+	limit := int64(integrations.AnswerLimit)
+	if resp.RawResponse.ContentLength > limit {
+		return resp, &integrations.TooLargeError{Limit: limit}
+	}
+	body, err := integrations.ReadLimited(raw, limit)
 	if err != nil {
 		return resp, timedOut(ctx, req.Context(), start, err)
 	}
 	resp.SetBody(body)
 	return resp, nil
-}
-
-// readBody reads r to its end, refusing more than limit bytes. size is the
-// announced length, or -1. A body of unknown length is read in chunks that
-// grow to 1 MB, so reading n bytes allocates about n, and the chunks are
-// joined once at the end.
-func readBody(r io.Reader, size int64, limit int) ([]byte, error) {
-	if size > int64(limit) {
-		return nil, ErrTooLarge
-	}
-	if size >= 0 {
-		b := make([]byte, size)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
-	var chunks [][]byte
-	total, next := 0, 4<<10
-	for {
-		c := make([]byte, min(next, limit+1-total))
-		n, err := io.ReadFull(r, c)
-		chunks, total = append(chunks, c[:n]), total+n
-		if total > limit {
-			return nil, ErrTooLarge
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		next = min(2*next, 1<<20)
-	}
-	if len(chunks) == 1 {
-		return chunks[0], nil
-	}
-	b := make([]byte, 0, total)
-	for _, c := range chunks {
-		b = append(b, c...)
-	}
-	return b, nil
 }
 
 // TimeoutError is a call that ran out of time, with the time it had.
@@ -231,8 +188,12 @@ func Reason(err error) string {
 	if errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return "cancelled"
 	}
-	if errors.Is(err, ErrTooLarge) || errors.Is(err, resty.ErrResponseBodyTooLarge) {
-		return ErrTooLarge.Error()
+	var tl *integrations.TooLargeError
+	if errors.As(err, &tl) {
+		return tl.Error()
+	}
+	if errors.Is(err, resty.ErrResponseBodyTooLarge) {
+		return (&integrations.TooLargeError{Limit: integrations.AnswerLimit}).Error()
 	}
 	if r, ok := NetReason(err); ok {
 		return r

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotdash/hotdash-console/integrations"
 	"github.com/hotdash/hotdash-console/integrations/testkit"
 )
 
@@ -58,12 +59,13 @@ func TestAHugeAnswerIsRefusedWithinBoundedMemory(t *testing.T) {
 func TestAnAnswerUpToTheLimitIsRead(t *testing.T) {
 	for _, announce := range []bool{true, false} {
 		t.Run(fmt.Sprintf("announced %v", announce), func(t *testing.T) {
-			body, err := get(t.Context(), testkit.Flood(t, MaxBody, announce))
-			if err != nil || len(body) != MaxBody {
+			const limit = integrations.AnswerLimit
+			body, err := get(t.Context(), testkit.Flood(t, limit, announce))
+			if err != nil || len(body) != limit {
 				t.Fatalf("got %d bytes, %v", len(body), err)
 			}
-			_, err = get(t.Context(), testkit.Flood(t, MaxBody+1, announce))
-			if !errors.Is(err, ErrTooLarge) && (err == nil || !strings.Contains(err.Error(), ErrTooLarge.Error())) {
+			_, err = get(t.Context(), testkit.Flood(t, limit+1, announce))
+			if !errors.As(err, new(*integrations.TooLargeError)) || err.Error() != "GET /: answer too large (over 4 MB)" {
 				t.Fatalf("one byte over: %v", err)
 			}
 		})
