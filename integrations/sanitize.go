@@ -223,7 +223,7 @@ func (s *Snapshot) Sanitized() *Snapshot {
 	c.Machines = slices.Clone(s.Machines)
 	for i := range c.Machines {
 		m := &c.Machines[i]
-		for _, p := range []*string{&m.ID, &m.Name, &m.State, &m.Region, &m.Version, &m.Checks} {
+		for _, p := range []*string{&m.ID, &m.Name, &m.State, &m.Region, &m.Version, &m.Checks, &m.Trouble} {
 			text(p)
 		}
 	}
@@ -255,7 +255,7 @@ func (s *Snapshot) safe() bool {
 		return false
 	}
 	for _, m := range s.Machines {
-		if !ok(m.ID, m.Name, m.State, m.Region, m.Version, m.Checks) {
+		if !ok(m.ID, m.Name, m.State, m.Region, m.Version, m.Checks, m.Trouble) {
 			return false
 		}
 	}
