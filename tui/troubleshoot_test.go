@@ -71,9 +71,9 @@ func TestTroubleshootingWrapsToANarrowerTerminal(t *testing.T) {
 	s := newScreen(t, st, rb, 80, 24)
 	s.press("t")
 	s.waitFor("The idea pool answers mock")
-	s.tm.Send(tea.WindowSizeMsg{Width: 50, Height: 24})
-	txt := s.waitUntil("the view at 50 columns", func(txt string) bool {
-		return strings.Contains(txt, "Troubleshooting") && len(strings.Split(txt, "\n")[0]) <= 50 && fits(txt, 50, 24) == nil
+	s.tm.Send(tea.WindowSizeMsg{Width: 60, Height: 24})
+	txt := s.waitUntil("the view at 60 columns", func(txt string) bool {
+		return strings.Contains(txt, "Troubleshooting") && len(strings.Split(txt, "\n")[0]) <= 60 && fits(txt, 60, 24) == nil
 	})
 	if !strings.Contains(txt, "fly logs -a hotdash-app |") {
 		t.Errorf("the command is not all there:\n%s", txt)
