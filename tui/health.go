@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -12,9 +13,10 @@ import (
 // and the journal, for the environment shown. Update keeps it current;
 // the view only reads it.
 type healthState struct {
-	read time.Time
-	hist *runbook.CheckHistory
-	err  string
+	read  time.Time
+	stamp string // the history file's size and time when read
+	hist  *runbook.CheckHistory
+	err   string
 
 	app       string                // the app the rest is about
 	checks    []runbook.CheckResult // the app's checks, oldest first
@@ -42,14 +44,22 @@ func (m *Model) refreshHealth() {
 	}
 }
 
-// loadHistory reads the check history again when it is older than 30s,
-// and reports whether it did.
+// loadHistory reads the check history again when the file changed since
+// it was last read (a check appended to it), and reports whether it did:
+// the view is live while open, at the cost of a stat a second.
 func (m *Model) loadHistory() bool {
-	if m.o.HistoryPath == "" || (!m.health.read.IsZero() && m.now.Sub(m.health.read) < 30*time.Second) {
+	if m.o.HistoryPath == "" {
+		return false
+	}
+	var stamp string
+	if fi, err := os.Stat(m.o.HistoryPath); err == nil {
+		stamp = fmt.Sprintf("%d/%d", fi.Size(), fi.ModTime().UnixNano())
+	}
+	if !m.health.read.IsZero() && stamp == m.health.stamp {
 		return false
 	}
 	h, err := runbook.ReadHistory(m.o.HistoryPath)
-	m.health.read, m.health.hist, m.health.err = m.now, h, ""
+	m.health.read, m.health.stamp, m.health.hist, m.health.err = m.now, stamp, h, ""
 	if err != nil {
 		m.health.err = err.Error()
 	}

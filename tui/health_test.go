@@ -56,6 +56,13 @@ func TestMonitoringViewShowsTheScheduleAndHistory(t *testing.T) {
 		"OVERDUE: Next check due", "Check all integration logs every 2 hours",
 		"History: 3 checks", "supabase  health", "last problem: error rate 3% > 1%",
 		"history.jsonl:4: not a check result; skipped")
+	// The view is live: a check appended while it is open shows.
+	next := runbook.CheckResult{Env: "production", App: "hotdash-app", CheckedAt: now, OK: true,
+		Integrations: []runbook.IntegrationCheck{{Name: "supabase", Source: "live", ExpectedSource: "live", Healthy: true}}}
+	if err := runbook.AppendHistory(hist, next); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("History: 4 checks")
 	s.press("esc")
 	s.waitUntil("the dashboard again", func(txt string) bool { return !strings.Contains(txt, "Post-activation monitoring") })
 }

@@ -77,16 +77,25 @@ func defaultKeys() keyMap {
 	}
 }
 
-// helpGroups returns the bindings shown by `?`, by column.
-func (k keyMap) helpGroups(demo bool) [][]key.Binding {
-	panes := []key.Binding{k.Next, k.Prev, k.Left, k.Right, k.Jump, k.Open, k.Env, k.LiveValue, k.Trouble}
-	logs := []key.Binding{k.Filter, k.ClearFilter, k.Follow, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+// helpSection is a titled group of keys in `?`.
+type helpSection struct {
+	title, short string // short: for narrow terminals
+	keys         []key.Binding
+}
+
+// helpSections are the bindings `?` shows, by what they act on.
+func (k keyMap) helpSections(demo bool) []helpSection {
 	run := k.Run
-	run.SetHelp("enter", "run the selected step")
-	steps := []key.Binding{k.Checklist, run, k.Skip, k.Override, k.NextStep, k.Rollback, k.Emergency, k.Decide}
+	run.SetHelp("enter", "run the selected step (after its dialog)")
 	general := []key.Binding{k.Health, k.Control, k.Approve, k.Back, k.Help, k.Quit}
 	if demo {
 		general = append(general, k.Faults)
 	}
-	return [][]key.Binding{panes, logs, append(steps, general...)}
+	return []helpSection{
+		{"Rollback", "Rollback", []key.Binding{k.Rollback, k.Emergency, k.Decide}},
+		{"Panes", "Panes", []key.Binding{k.Next, k.Prev, k.Left, k.Right, k.Jump, k.Open, k.Env, k.LiveValue, k.Trouble}},
+		{"Log (the focused pane's, or full screen)", "Log (pane or full)", []key.Binding{k.Filter, k.ClearFilter, k.Follow, k.PageUp, k.PageDown, k.Top, k.Bottom}},
+		{"Checklist (c)", "Checklist (c)", []key.Binding{k.Checklist, run, k.Skip, k.Override, k.NextStep, k.Up, k.Down}},
+		{"General", "General", general},
+	}
 }

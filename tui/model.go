@@ -63,6 +63,7 @@ type Model struct {
 	mode  mode
 
 	showHelp   bool
+	helpScroll int // the first row of ? shown, when it does not fit
 	showFaults bool
 	showHealth bool
 	health     healthState
@@ -71,8 +72,9 @@ type Model struct {
 	faultMsg   string
 
 	// per-pane view state, shared by every environment
-	filters []*integrations.Filter
-	scroll  []logScroll // log view: following or paused
+	filters  []*integrations.Filter
+	scroll   []logScroll // each pane's log: following or paused
+	paneRows []int       // each pane's log rows, as last drawn
 
 	filtering bool
 	input     textinput.Model
@@ -117,6 +119,7 @@ func New(o Options) *Model {
 	n := len(o.Runbook.Integrations)
 	m.filters = make([]*integrations.Filter, n)
 	m.scroll = make([]logScroll, n)
+	m.paneRows = make([]int, n)
 	ring := o.Stack.Config.Watch.LogBuffer
 	for i, e := range o.Stack.Envs {
 		ev := &envView{env: e, sub: e.Watcher.Subscribe()}
@@ -292,8 +295,17 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.filterKey(msg)
 	}
 	if m.showHelp {
-		if key.Matches(msg, k.Help, k.Back, k.Quit) {
+		switch {
+		case key.Matches(msg, k.Help, k.Back, k.Quit):
 			m.showHelp = false
+		case key.Matches(msg, k.Up):
+			m.helpScroll--
+		case key.Matches(msg, k.Down):
+			m.helpScroll++
+		case key.Matches(msg, k.PageUp):
+			m.helpScroll -= 10
+		case key.Matches(msg, k.PageDown):
+			m.helpScroll += 10
 		}
 		return m, nil
 	}
@@ -337,7 +349,7 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.LiveValue) && m.mode != modeChecklist:
 		return m, m.readLiveValue()
 	case key.Matches(msg, k.Help):
-		m.showHelp = true
+		m.showHelp, m.helpScroll = true, 0
 		return m, nil
 	case key.Matches(msg, k.Trouble):
 		m.openTrouble()
@@ -364,6 +376,10 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	if m.mode == modeLog {
 		return m.logKey(msg)
+	}
+	// The log keys act on the focused pane's log on the dashboard too.
+	if m.scrollKey(msg, m.focus, max(1, m.paneRows[m.focus]), false) {
+		return m, nil
 	}
 	n := len(m.defs())
 	cols, _ := m.grid()
@@ -392,17 +408,32 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 func (m *Model) logKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
-	page := max(1, m.logHeight()-1)
-	i := m.focus
-	maxOff := max(0, m.cur().logs[i].count()-m.logHeight())
-	sc := &m.scroll[i]
 	switch {
+	case m.scrollKey(msg, m.focus, m.logHeight(), true):
 	case key.Matches(msg, k.Back):
 		m.mode = modeDashboard
-		sc.follow()
-	case key.Matches(msg, k.Up):
+		m.scroll[m.focus].follow()
+	case key.Matches(msg, k.Next):
+		m.focus = (m.focus + 1) % len(m.defs())
+	case key.Matches(msg, k.Prev):
+		m.focus = (m.focus + len(m.defs()) - 1) % len(m.defs())
+	}
+	return m, nil
+}
+
+// scrollKey moves pane i's log, h rows tall, by a log key: page, oldest,
+// newest, follow or pause, and by a line when lines is set (the full
+// log; on the dashboard the arrows move between panes). It reports
+// whether msg was one of them.
+func (m *Model) scrollKey(msg tea.KeyPressMsg, i, h int, lines bool) bool {
+	k := m.keys
+	page := max(1, h-1)
+	maxOff := max(0, m.cur().logs[i].count()-h)
+	sc := &m.scroll[i]
+	switch {
+	case lines && key.Matches(msg, k.Up):
 		sc.by(1, maxOff)
-	case key.Matches(msg, k.Down):
+	case lines && key.Matches(msg, k.Down):
 		sc.by(-1, maxOff)
 	case key.Matches(msg, k.PageUp):
 		sc.by(page, maxOff)
@@ -416,14 +447,12 @@ func (m *Model) logKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if sc.paused {
 			sc.follow()
 		} else {
-			sc.paused = true // hold the screen where it is
+			sc.paused = true // hold the lines where they are
 		}
-	case key.Matches(msg, k.Next):
-		m.focus = (m.focus + 1) % len(m.defs())
-	case key.Matches(msg, k.Prev):
-		m.focus = (m.focus + len(m.defs()) - 1) % len(m.defs())
+	default:
+		return false
 	}
-	return m, nil
+	return true
 }
 
 func (m *Model) startFilter() tea.Cmd {

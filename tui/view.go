@@ -282,6 +282,22 @@ func (m *Model) pendingApproval() *runbook.Prompt {
 
 // shortHelp are footer descriptions for narrow terminals.
 var shortHelp = map[string]string{
+	"previous pane":                        "previous pane",
+	"pane left":                            "pane left",
+	"pane right":                           "pane right",
+	"go to pane":                           "go to pane",
+	"read the flag's live value (fly ssh)": "live value",
+	"troubleshooting: what to try":         "what to try",
+	"oldest":                               "oldest",
+	"newest (follow)":                      "newest",
+	"page down":                            "page down",
+	"run the selected step (after its dialog)": "run step",
+	"down":                                  "down",
+	"take / hand over control (shared)":     "take control",
+	"review a proposal to approve (shared)": "review",
+	"back":                                  "back",
+	"help":                                  "help",
+	"quit":                                  "quit",
 	"roll back the focused integration":     "roll back",
 	"emergency rollback of all":             "emergency",
 	"activation checklist":                  "checklist",
@@ -299,12 +315,27 @@ var shortHelp = map[string]string{
 	"inject faults (demo)":                  "faults",
 	"follow / pause":                        "follow",
 	"clear filter":                          "clear",
-	"page up":                               "page",
+	"page up":                               "page up",
+}
+
+// pausedNote says a pane's log is held, and what arrived since.
+func (m *Model) pausedNote(i int) string {
+	sc := m.scroll[i]
+	switch {
+	case !sc.paused:
+		return ""
+	case sc.unseen > 0:
+		return fmt.Sprintf("❚❚ paused +%d new (f follows)", sc.unseen)
+	}
+	return "❚❚ paused (f follows)"
 }
 
 // paneNote is the top-right note on a pane: its number and filter.
 func (m *Model) paneNote(i int) string {
 	note := fmt.Sprintf("%d", i+1)
+	if m.scroll[i].paused {
+		note = "❚❚ " + note
+	}
 	if f := m.filters[i]; f != nil {
 		note = m.st.Input.Render("/"+f.String()) + " " + m.st.Dim.Render(fmt.Sprintf("%d", m.cur().logs[i].count())) + " " + note
 	}
@@ -365,14 +396,18 @@ func (m *Model) pane(ev *envView, i, w, h int) string {
 	}
 	if !compact {
 		sep := fmt.Sprintf("─ log · %s ", strings.Join(s.Def.LogTags, ", "))
+		if p := m.pausedNote(i); p != "" {
+			sep += "· " + p + " "
+		}
 		lines = append(lines, st.Dim.Render(sep+strings.Repeat("─", max(0, inner-ansi.StringWidth(sep)))))
 	}
 	room := innerH - len(lines)
+	m.paneRows[i] = room
 	var strip []string
 	if compact {
 		strip = s.Def.LogTags
 	}
-	for _, l := range ev.logs[i].window(room, 0) {
+	for _, l := range ev.logs[i].window(room, m.scroll[i].at()) {
 		lines = append(lines, logLine(st, l, m.filters[i], inner, false, strip))
 	}
 	if room > 0 && ev.logs[i].count() == 0 {
@@ -475,31 +510,95 @@ func (m *Model) logStatus(ev *envView, i int) string {
 	return fit(strings.Join(parts, st.Dim.Render(" · ")), m.width)
 }
 
+// helpView is every key, by section, in as many columns as the width
+// holds; what the height cannot hold scrolls (↑↓ pgup pgdn), and the last
+// row says so.
 func (m *Model) helpView(h int) string {
-	groups := m.keys.helpGroups(m.o.Stack.Faults != nil)
-	var cols []string
-	for _, g := range groups {
-		var rows []string
-		for _, b := range g {
-			hp := b.Help()
-			rows = append(rows, fmt.Sprintf("%s %s", m.st.Key.Render(fmt.Sprintf("%-10s", hp.Key)), m.st.KeyDesc.Render(hp.Desc)))
+	st := &m.st
+	inner := max(1, m.width-4) // the overlay's border and padding
+	sections := m.keys.helpSections(m.o.Stack.Faults != nil)
+	keyW := 0
+	for _, sec := range sections {
+		for _, k := range sec.keys {
+			keyW = max(keyW, ansi.StringWidth(k.Help().Key))
 		}
-		cols = append(cols, strings.Join(rows, "\n"))
 	}
-	content := m.st.Title.Render("Keys") + "\n\n" + lipgloss.JoinHorizontal(lipgloss.Top, spaced(cols)...)
-	content += "\n\n" + m.st.Dim.Render("Filters are case-insensitive regular expressions; a leading ! keeps the lines that do not match.")
-	return m.center(m.st.Overlay.Render(content), h)
-}
-
-func spaced(cols []string) []string {
-	out := make([]string, 0, 2*len(cols))
-	for i, c := range cols {
-		if i > 0 {
-			out = append(out, "    ")
+	var blocks [][]string // one per section: its title, then its keys
+	colW := 0
+	narrow := m.width < 120
+	for _, sec := range sections {
+		title := sec.title
+		if narrow {
+			title = sec.short
 		}
-		out = append(out, c)
+		b := []string{st.Title.Render(title)}
+		for _, k := range sec.keys {
+			hp := k.Help()
+			desc := hp.Desc
+			if short, ok := shortHelp[desc]; ok && narrow {
+				desc = short
+			}
+			row := st.Key.Render(fmt.Sprintf("%-*s", keyW, hp.Key)) + " " + st.KeyDesc.Render(desc)
+			b = append(b, row)
+			colW = max(colW, ansi.StringWidth(row))
+		}
+		blocks = append(blocks, b)
 	}
-	return out
+	colW = min(colW, inner)
+	cols := max(1, min(len(blocks), (inner+3)/(colW+3)))
+	// Sections fill the columns in order, each column about as tall.
+	total := 0
+	for _, b := range blocks {
+		total += len(b) + 1
+	}
+	per := (total + cols - 1) / cols
+	columns := make([][]string, 1, cols)
+	for _, b := range blocks {
+		c := &columns[len(columns)-1]
+		if len(*c) > 0 && len(*c)+len(b) > per && len(columns) < cols {
+			columns = append(columns, nil)
+			c = &columns[len(columns)-1]
+		}
+		if len(*c) > 0 {
+			*c = append(*c, "")
+		}
+		*c = append(*c, b...)
+	}
+	rows := 0
+	for _, c := range columns {
+		rows = max(rows, len(c))
+	}
+	width := len(columns)*colW + 3*(len(columns)-1)
+	var lines []string
+	for r := range rows {
+		var parts []string
+		for _, c := range columns {
+			cell := ""
+			if r < len(c) {
+				cell = c[r]
+			}
+			parts = append(parts, fit(cell, colW))
+		}
+		lines = append(lines, strings.Join(parts, "   "))
+	}
+	lines = append(lines, "")
+	for _, l := range wrapText("Filters are case-insensitive regular expressions; a leading ! keeps the lines that do not match.", width) {
+		lines = append(lines, st.Dim.Render(l))
+	}
+	room := max(1, h-2) // the overlay's border
+	if len(lines) > room {
+		view := max(1, room-1)
+		m.helpScroll = min(max(0, m.helpScroll), len(lines)-view)
+		shown := lines[m.helpScroll : m.helpScroll+view]
+		more := fmt.Sprintf("rows %d-%d of %d · ↑↓ pgup pgdn scroll", m.helpScroll+1, m.helpScroll+view, len(lines))
+		lines = append(shown, st.Dim.Render(more))
+	} else {
+		m.helpScroll = 0
+	}
+	for i, l := range lines {
+		lines[i] = fit(l, width)
+	}
+	return m.center(st.Overlay.Render(strings.Join(lines, "\n")), h)
 }
 
 func (m *Model) faultsView(h int) string {

@@ -213,7 +213,7 @@ func TestEndToEndActivateSupabaseThenRollBack(t *testing.T) {
 // journalThroughDevMode writes a demo journal in which an earlier session
 // passed everything up to Publer's dev activation (2.4), and returns its
 // path: the console resumes from it.
-func journalThroughDevMode(t *testing.T) string {
+func journalThroughDevMode(t *testing.T, more ...string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
 	cfg := config.Default()
@@ -239,7 +239,8 @@ func journalThroughDevMode(t *testing.T) string {
 	}
 	r := runbook.NewRunner(runbook.Options{Runbook: rb, Stack: st, Journal: j, Operator: "alice"})
 	seat := r.Join("alice")
-	runbooktest.Pass(t, r, seat, nil, append(runbooktest.Pre, "1.1", "1.2", "1.3", "1.4", "1.5", "2.1", "2.2", "2.3", "2.4")...)
+	steps := append(runbooktest.Pre, "1.1", "1.2", "1.3", "1.4", "1.5", "2.1", "2.2", "2.3", "2.4")
+	runbooktest.Pass(t, r, seat, nil, append(steps, more...)...)
 	r.Close()
 	j.Close()
 	return path
@@ -291,4 +292,85 @@ func TestEndToEndSkippedDevTestsHoldProductionUntilOverridden(t *testing.T) {
 	if gi < 0 || gi > si || !strings.Contains(report, "dev tested on staging with the manager") || !strings.Contains(report, "| 2.6 |") {
 		t.Errorf("report:\n%s", report)
 	}
+}
+
+// dialogText is the text inside the dialog drawn over the screen: its
+// rows between the borders, joined with spaces, so wrapped lines read on.
+func dialogText(screen string) string {
+	rows := strings.Split(screen, "\n")
+	var out []string
+	left, right := -1, -1
+	for _, row := range rows {
+		r := []rune(row)
+		if left < 0 {
+			l := strings.IndexRune(row, '╭')
+			if l < 0 {
+				continue
+			}
+			left = len([]rune(row[:l]))
+			for i := left; i < len(r); i++ {
+				if r[i] == '╮' {
+					right = i
+					break
+				}
+			}
+			continue
+		}
+		if left < len(r) && r[left] == '╰' {
+			break
+		}
+		if right <= len(r) && left < right {
+			out = append(out, strings.TrimSpace(string(r[left+1:right])))
+		}
+	}
+	return strings.Join(strings.Fields(strings.Join(out, " ")), " ")
+}
+
+// At 80x24 nothing important is cut: ? lists every key, the footers lead
+// with the rollback keys and help, and a production confirmation shows
+// its whole command, wrapped.
+func TestEndToEndEveryScreenFits80x24(t *testing.T) {
+	bin := binary(t)
+	journal := journalThroughDevMode(t, "2.5", "2.5b")
+	tm := newTmux(t, 80, 24, []string{"TERM=xterm-256color", "USER=alice", "XDG_STATE_HOME=" + t.TempDir()}, bin, "demo", "--journal", journal)
+	fits := func(s string) {
+		t.Helper()
+		for i, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+			if w := len([]rune(l)); w > 80 {
+				t.Errorf("line %d is %d wide: %q", i, w, l)
+			}
+		}
+	}
+	s := tm.waitFor("Resumed from the journal", "2.6 Activate production · set secrets", "r roll back  R emergency  ? help  enter run")
+	fits(s)
+
+	tm.keys("?")
+	s = tm.waitFor("Rollback", "Panes", "Log (pane or full)", "Checklist (c)", "General")
+	fits(s)
+	for _, k := range []string{"r ", "R ", "d ", "tab", "shift+tab", "←/h", "→/l", "1-9", "enter", "e ", "v ", "t ", "/ ", "x ", "f/space",
+		"pgup", "pgdn", "home/g", "end/G", "c ", "s ", "o ", "n ", "↑/k", "↓/j", "H ", "ctrl+t", "a ", "esc", "? ", "q ", "F "} {
+		if !strings.Contains(s, "│ "+k) && !strings.Contains(s, "   "+k) {
+			t.Errorf("? at 80x24 does not show %q:\n%s", k, s)
+		}
+	}
+	tm.keys("Escape")
+	tm.waitFor("2.6 Activate production · set secrets") // ? closed
+
+	tm.keys("Enter")
+	s = tm.waitFor("2.6 Activate production on hotdash-app (production)", "Type hotdash-app to confirm")
+	fits(s)
+	d := dialogText(s)
+	for _, cmd := range []string{
+		"fly secrets set PUBLER_API_KEY=•••••• PUBLER_LIVE=true PUBLER_WORKSPACE_ID=•••••• -a hotdash-app --stage",
+		"fly secrets deploy -a hotdash-app",
+	} {
+		if !strings.Contains(d, cmd) {
+			t.Errorf("the confirmation does not show %q whole:\n%s\n%s", cmd, d, s)
+		}
+	}
+	tm.keys("Escape")
+	tm.waitFor("cancelled: nothing was done")
+	tm.keys("Escape") // the dashboard
+	s = tm.waitFor("Supabase (Idea Pool)", "r roll back  R emergency  ? help")
+	fits(s)
 }
