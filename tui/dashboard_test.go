@@ -143,7 +143,7 @@ func TestZoomFilterFollowAndHelp(t *testing.T) {
 	s.waitFor("● FOLLOW")
 
 	s.press("esc", "?")
-	s.waitFor("Keys", "next pane", "filter log (regex, !inverts)", "follow / pause", "inject faults (demo)")
+	s.waitFor("Rollback", "Log (the focused pane's, or full screen)", "next pane", "filter log (regex, !inverts)", "follow / pause", "inject faults (demo)")
 	s.press("esc")
 	s.waitFor("Supabase (Idea Pool)")
 }
