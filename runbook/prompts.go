@@ -358,23 +358,13 @@ func (r *Runner) basisLocked(pend *pendingRun) string {
 func (r *Runner) Override(id string, by *Seat) (*Prompt, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.o.Runbook.Step(id)
-	if s == nil {
-		return nil, fmt.Errorf("no step %q", id)
-	}
-	if err := r.seats.mayAct(by); err != nil {
-		return nil, err
-	}
-	if err := r.idleLocked(); err != nil {
+	s, env, err := r.actionLocked(id, by)
+	if err != nil {
 		return nil, err
 	}
 	gates, err := r.steps.canOverride(s)
 	if err != nil {
 		return nil, err
-	}
-	env := r.env(s)
-	if env == nil {
-		return nil, fmt.Errorf("step %s acts on environment %q, which is not configured", s.ID, s.Env)
 	}
 	p := &Prompt{Kind: KindOverride, Step: s.ID, Proceed: "Override", DryRun: r.o.DryRun, Warning: s.Warning,
 		Title: fmt.Sprintf("Override: go on with %s on %s (%s)", s, env.App, env.Config.Name)}

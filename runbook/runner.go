@@ -278,22 +278,12 @@ func (r *Runner) append(rec Record) bool {
 func (r *Runner) Run(id string, by *Seat) (*Prompt, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.o.Runbook.Step(id)
-	if s == nil {
-		return nil, fmt.Errorf("no step %q", id)
-	}
-	if err := r.seats.mayAct(by); err != nil {
-		return nil, err
-	}
-	if err := r.idleLocked(); err != nil {
+	s, env, err := r.actionLocked(id, by)
+	if err != nil {
 		return nil, err
 	}
 	if err := r.steps.canStart(s); err != nil {
 		return nil, err
-	}
-	env := r.env(s)
-	if env == nil {
-		return nil, fmt.Errorf("step %s acts on environment %q, which is not configured", s.ID, s.Env)
 	}
 	p, pend, err := r.promptFor(s, env)
 	if err != nil {
@@ -303,6 +293,26 @@ func (r *Runner) Run(id string, by *Seat) (*Prompt, error) {
 		p.NeedsApproval = r.twoPerson(s, env)
 	}
 	return r.openPromptLocked(p, pend, by), nil
+}
+
+// actionLocked is the step id and its environment, when seat by may ask
+// for something on it now; else why not.
+func (r *Runner) actionLocked(id string, by *Seat) (*Step, *connect.Env, error) {
+	s := r.o.Runbook.Step(id)
+	if s == nil {
+		return nil, nil, fmt.Errorf("no step %q", id)
+	}
+	if err := r.seats.mayAct(by); err != nil {
+		return nil, nil, err
+	}
+	if err := r.idleLocked(); err != nil {
+		return nil, nil, err
+	}
+	env := r.env(s)
+	if env == nil {
+		return nil, nil, fmt.Errorf("step %s acts on environment %q, which is not configured", s.ID, s.Env)
+	}
+	return s, env, nil
 }
 
 // idleLocked says why nothing new can start now, or nil.
