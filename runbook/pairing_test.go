@@ -189,6 +189,46 @@ func TestAWatchingSessionOfTheDriverCannotAct(t *testing.T) {
 	}
 }
 
+// Only the first seat of a shared console's life drives on arrival: once
+// it had a driver, whoever connects while nobody drives watches until they
+// take control.
+func TestDrivingIsTakenNeverGivenOnArrival(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		nobody  func(alice *Seat) // how the console came to have no driver
+		arrives string
+	}{
+		{"the driver disconnected", func(alice *Seat) { alice.Leave() }, "bob"},
+		{"the driver handed over", func(alice *Seat) { alice.Release() }, "bob"},
+		{"the driver reconnects", func(alice *Seat) { alice.Leave() }, "alice"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, alice, watcher := shared(t, "healthy")
+			if !alice.Driving() {
+				t.Fatal("the first seat does not drive")
+			}
+			tt.nobody(alice)
+			late := h.r.Join(tt.arrives)
+			if late.Driving() || watcher.Driving() {
+				t.Fatalf("a seat drives without taking control: %q", Presence(h.r.State().Seats))
+			}
+			if got := Presence(h.r.State().Seats); !strings.HasPrefix(got, "nobody driving") {
+				t.Errorf("presence %q", got)
+			}
+			if err := h.r.Skip("pre.1", late, "x"); err == nil || !strings.Contains(err.Error(), "nobody drives: ctrl+t takes control") {
+				t.Fatalf("a seat that arrived acted: %v", err)
+			}
+			late.TakeControl()
+			if !late.Driving() {
+				t.Fatal("ctrl+t did not give control")
+			}
+			if err := h.r.Skip("pre.1", late, "x"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 func TestAProposalWhoseInputsChangedIsWithdrawn(t *testing.T) {
 	h, alice, bob := shared(t, "healthy")
 	env := map[string]string{}

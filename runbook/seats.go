@@ -58,7 +58,21 @@ type seating struct {
 	shared bool
 	seats  []*Seat
 	driver *Seat
+	driven bool // some seat has driven: driving is now only taken
 	last   uint64
+}
+
+// drivesOnArrival says whether a joining seat drives: only the first seat
+// of a shared console's life. Once the console has had a driver, driving
+// is taken (ctrl+t, which asks), never handed to whoever connects next:
+// after a driver drops, the next session to arrive (a second terminal of
+// a watcher, a reconnecting client, another operator's key) would
+// otherwise act without having chosen to.
+func (s *seating) drivesOnArrival() bool { return s.shared && !s.driven }
+
+// drive makes seat by the driver.
+func (s *seating) drive(by *Seat) {
+	s.driver, s.driven = by, true
 }
 
 // mayAct says why seat by cannot act now, or nil: on a shared console
@@ -137,7 +151,8 @@ func (r *Runner) Share() {
 }
 
 // Join seats an operator. On a shared console the seat is journaled, and
-// the first seat drives.
+// the first seat of the console's life drives; every later seat watches
+// until it takes control.
 func (r *Runner) Join(operator string) *Seat {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -146,8 +161,8 @@ func (r *Runner) Join(operator string) *Seat {
 	r.seats.seats = append(r.seats.seats, s)
 	if r.seats.shared {
 		r.append(r.record(nil, nil, ActSessionJoin, Record{Operator: operator, Note: fmt.Sprintf("joined the shared console (seat %d)", s.id)}))
-		if r.seats.driver == nil {
-			r.seats.driver = s
+		if r.seats.drivesOnArrival() {
+			r.seats.drive(s)
 			r.append(r.record(nil, nil, ActDriverTake, Record{Operator: operator, Note: "first seat: driving"}))
 		}
 	}
@@ -188,7 +203,7 @@ func (s *Seat) TakeControl() {
 		from = d.Operator
 		r.withdrawLocked(d, d.Operator+" lost control to "+s.Operator)
 	}
-	r.seats.driver = s
+	r.seats.drive(s)
 	r.append(r.record(nil, nil, ActDriverTake, Record{Operator: s.Operator, Note: "took control from " + from}))
 	r.publishLocked()
 }
