@@ -439,10 +439,7 @@ func (c *connCap) admit(_ ssh.Context, conn net.Conn) net.Conn {
 		}
 		c.refused++
 		c.mu.Unlock()
-		// Before the SSH version line a server may send text; a client
-		// shows it or at least fails at once instead of waiting.
-		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = fmt.Fprintf(conn, "hotdash-console: too many connections (%d open): try again later\r\n", maxConnections)
+		refuse(conn, fmt.Sprintf("hotdash-console: too many connections (%d open): try again later\r\n", maxConnections))
 		return nil
 	}
 	cc := &cappedConn{Conn: conn, c: c}
@@ -451,12 +448,25 @@ func (c *connCap) admit(_ ssh.Context, conn net.Conn) net.Conn {
 	return cc
 }
 
+// refuse tells a connection why it is refused and closes it. Before its
+// version line an SSH server may send text lines (a client logs them);
+// the connection is half-closed and what the client sent read away
+// first, so the text is not lost to a reset.
+func refuse(conn net.Conn, why string) {
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	_, _ = io.WriteString(conn, why)
+	if tc, ok := conn.(interface{ CloseWrite() error }); ok {
+		_ = tc.CloseWrite()
+		_, _ = io.Copy(io.Discard, io.LimitReader(conn, 64<<10))
+	}
+}
+
 func (c *connCap) release(cc *cappedConn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.open, cc)
 	if c.refused > 0 && !c.closed {
-		c.log.printf("connections below the cap again; %d were refused", c.refused)
+		c.log.printf("connections below the cap again (refused meanwhile: %d)", c.refused)
 		c.refused = 0
 	}
 }

@@ -629,7 +629,7 @@ func TestIdleConnectionsAreDroppedAndCapped(t *testing.T) {
 	if held > maxConnections || refused < n-maxConnections {
 		t.Errorf("%d held, %d refused: the cap is %d", held, refused, maxConnections)
 	}
-	s.waitLog(t, "32 connections open: new connections are refused until one closes", "connections below the cap again")
+	s.waitLog(t, "32 connections open: new connections are refused until one closes", "connections below the cap again (refused meanwhile: ")
 	s.mustConnect(t, "alice")
 }
 
