@@ -217,9 +217,12 @@ func (c *cli) serveCmd(body bodyFunc) *cobra.Command {
 		Short: "Share the console over SSH (the simulator without --config)",
 		Long: `serve shares one console over SSH: every operator's session sees the same
 live panes, checklist, journal and runner, with its own focus and filters.
-One session drives at a time (ctrl+t takes control); production writes
-wait for a second operator's approval. Operators are named by their key's
-comment in the authorized keys file, which is read again at each login.`,
+One session drives at a time (ctrl+t takes control; only the first
+session drives on arriving); production writes wait for a second
+operator's approval. Operators are named by their key's comment in the
+authorized keys file, read at every login and every second: a removed key's
+sessions end, and a file that cannot be used lets nobody in. Logins time
+out after 10s; at most 32 connections are open at once.`,
 		Example: `  cat alice.pub bob.pub > operators
   hotdash-console serve --authorized-keys operators --listen 127.0.0.1:2222
   hotdash-console serve --config hotdash.toml --authorized-keys operators
