@@ -223,14 +223,7 @@ func (sh *shared) authorize(_ ssh.Context, key ssh.PublicKey) bool {
 // fingerprint and the remote address.
 func (sh *shared) sessionMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		key := sess.PublicKey()
-		keys, err := sh.keys.read()
-		name, ok := keys.lookup(key)
-		if err != nil || !ok {
-			wish.Fatalln(sess, "hotdash-console: this key is not authorized")
-			return
-		}
-		ls, refused := sh.open(sess, key, name)
+		ls, refused := sh.open(sess)
 		if refused != "" {
 			wish.Fatalln(sess, "hotdash-console: "+refused)
 			return
@@ -243,12 +236,20 @@ func (sh *shared) sessionMiddleware(next ssh.Handler) ssh.Handler {
 	}
 }
 
-// open registers a session and seats its operator, or says why not.
-func (sh *shared) open(sess ssh.Session, key gossh.PublicKey, name string) (*liveSession, string) {
+// open registers a session and seats the operator its key names, or says
+// why not. The file is read again under the lock keysChanged takes: a
+// session either is registered before a change is acted on, and ended by
+// it, or reads the file after it.
+func (sh *shared) open(sess ssh.Session) (*liveSession, string) {
 	from := integrations.Clip(fmt.Sprint(sess.RemoteAddr()), 100)
+	key := sess.PublicKey()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	keys, err := sh.keys.read()
+	name, ok := keys.lookup(key)
 	switch {
+	case err != nil || !ok:
+		return nil, "this key is not authorized"
 	case sh.stopping:
 		return nil, "the server is stopping"
 	case len(sh.live) >= maxConnections:

@@ -320,11 +320,17 @@ func (s *served) mustConnect(t *testing.T, operator string) *sshTerm {
 	return tm
 }
 
-// proposeOnProduction has alice, driving, pass what precedes 1.2 and
-// propose 1.2 on production; it waits until the proposal awaits approval.
-func proposeOnProduction(t *testing.T, s *served, alice *sshTerm) {
+// passTo1_1 passes the pre-activation steps and 1.1 from alice's seat.
+func passTo1_1(t *testing.T, s *served) {
 	t.Helper()
 	runbooktest.Pass(t, s.runner, s.seat(t, "alice"), nil, append(runbooktest.Pre, "1.1")...)
+}
+
+// proposeOnProduction has alice, driving, propose 1.2 on production from
+// her console, as she would: the checklist, the step, its name typed.
+func proposeOnProduction(t *testing.T, s *served, alice *sshTerm) {
+	t.Helper()
+	passTo1_1(t, s)
 	alice.send("c")
 	alice.waitFor("Production Integration Activation Guide")
 	alice.send("n", enter)
@@ -333,14 +339,64 @@ func proposeOnProduction(t *testing.T, s *served, alice *sshTerm) {
 	waitState(t, s.runner, "alice's proposal awaiting approval", func(st *runbook.State) bool { return st.Prompt != nil && st.Prompt.Awaiting })
 }
 
+// open1_2 opens the production confirmation of 1.2 from alice's seat, as
+// her enter on the step does; answer confirms it, proposing the write.
+func open1_2(t *testing.T, s *served) (answer func()) {
+	t.Helper()
+	seat := s.seat(t, "alice")
+	p, err := s.runner.Run("1.2", seat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if err := s.runner.Answer(p.ID, runbook.Answer{Typed: p.TypeToConfirm, By: seat}); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, s.runner, "alice's proposal awaiting approval", func(st *runbook.State) bool { return st.Prompt != nil && st.Prompt.Awaiting })
+	}
+}
+
 // confirm types the app's name into the open production confirmation
-// and confirms it. Each key is a render on the server: on a loaded machine
-// typing takes seconds, so the name is waited for before enter.
+// and confirms it.
 func confirm(tm *sshTerm) {
 	tm.t.Helper()
-	tm.send("hotdash-app")
-	tm.waitFor("[ Set ]") // until then it says "Set (type hotdash-app)"
+	tm.typeText("Type hotdash-app to confirm", "hotdash-app")
+	tm.waitFor("[ Set ]") // until the name is typed it says "Set (type hotdash-app)"
 	tm.send(enter, enter)
+}
+
+// typeText types text into a dialog's field, the line below the one that
+// shows label, one key at a time as an operator does, each waited for on
+// the screen: a key is a render on the server, which on a loaded machine
+// under the race detector takes seconds.
+func (tm *sshTerm) typeText(label, text string) {
+	tm.t.Helper()
+	for i := range len(text) {
+		tm.send(text[i : i+1])
+		want := text[:i+1]
+		testkit.Eventually(tm.t, 60*time.Second, func() error {
+			scr := tm.screen()
+			if got := field(scr, label); got != want {
+				return fmt.Errorf("the field below %q shows %q, not %q:\n%s", label, got, want, scr)
+			}
+			return nil
+		})
+	}
+}
+
+// field is the text inside a dialog's box on the line below label.
+func field(screen, label string) string {
+	lines := strings.Split(screen, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, label) && i+1 < len(lines) {
+			parts := strings.Split(lines[i+1], "│")
+			if len(parts) > 1 {
+				return strings.TrimSpace(parts[1])
+			}
+		}
+	}
+	return ""
 }
 
 func TestSharedConsoleOverSSH(t *testing.T) {
@@ -435,7 +491,7 @@ func TestADriverDroppingMidPromptReleasesEverything(t *testing.T) {
 	alice.waitFor("you drive")
 	bob := s.mustConnect(t, "bob")
 	bob.waitFor("bob watching")
-	runbooktest.Pass(t, s.runner, s.seat(t, "alice"), nil, append(runbooktest.Pre, "1.1")...)
+	passTo1_1(t, s)
 	alice.send("c")
 	alice.waitFor("Production Integration Activation Guide")
 	alice.send("n", enter)
@@ -474,7 +530,7 @@ func TestAWatchingSessionOfTheDriverCannotWriteOverSSH(t *testing.T) {
 	alice.waitFor("you drive")
 	alice2 := s.mustConnect(t, "alice")
 	alice2.waitFor("alice driving, alice watching")
-	runbooktest.Pass(t, s.runner, s.seat(t, "alice"), nil, append(runbooktest.Pre, "1.1")...)
+	passTo1_1(t, s)
 	alice2.send("c")
 	alice2.waitFor("Production Integration Activation Guide")
 	alice2.send("n", enter)
@@ -485,13 +541,10 @@ func TestAWatchingSessionOfTheDriverCannotWriteOverSSH(t *testing.T) {
 
 	bob := s.mustConnect(t, "bob")
 	bob.waitFor("alice driving")
-	alice.send("c")
-	alice.waitFor("Production Integration Activation Guide")
-	alice.send("n", enter)
-	alice.waitFor("Type hotdash-app to confirm")
+	propose := open1_2(t, s)
 	alice2.waitFor("alice is confirming: 1.2 Set feature flag")
 	alice2.send(enter) // Hide
-	confirm(alice)
+	propose()
 	bob.waitFor("alice proposes: 1.2 Set feature flag on hotdash-app (production)", "[ Approve ]")
 	alice2.send("a", "?") // review, then the help: once it shows, "a" was read
 	alice2.waitFor("Filters are case-insensitive")
@@ -513,7 +566,8 @@ func TestARemovedKeyEndsItsSessions(t *testing.T) {
 	alice2 := s.mustConnect(t, "alice")
 	bob := s.mustConnect(t, "bob")
 	bob.waitFor("alice driving")
-	proposeOnProduction(t, s, alice)
+	passTo1_1(t, s)
+	open1_2(t, s)()
 	bob.waitFor("alice proposes: 1.2")
 
 	s.authorize(t, "bob")
@@ -551,7 +605,7 @@ func TestAuthorizedKeysFailClosed(t *testing.T) {
 	s := serveForTest(t, "alice")
 	for _, tt := range []struct {
 		name  string
-		spoil  func()
+		spoil func()
 		why   string
 	}{
 		{"malformed", func() { s.writeKeys(t, s.lines["alice"]+"\nssh-ed25519 AAAAnot-a-key bob\n") }, "authorized_keys:2: not an authorized key"},
