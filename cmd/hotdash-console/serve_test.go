@@ -287,6 +287,16 @@ const (
 	right = "\x1b[C"
 )
 
+// runNext opens the checklist, presses enter on the next step and waits
+// until the screen shows want.
+func (tm *sshTerm) runNext(want string) {
+	tm.t.Helper()
+	tm.send("c")
+	tm.waitFor("Production Integration Activation Guide")
+	tm.send("n", enter)
+	tm.waitFor(want)
+}
+
 // seat is the first connected seat of operator.
 func (s *served) seat(t *testing.T, operator string) *runbook.Seat {
 	t.Helper()
@@ -320,6 +330,22 @@ func (s *served) mustConnect(t *testing.T, operator string) *sshTerm {
 	return tm
 }
 
+// aliceDriving serves alice and bob, connects alice, who drives, then
+// each of watchers (bob, or alice again), who sees alice drive.
+func aliceDriving(t *testing.T, watchers ...string) (*served, *sshTerm, []*sshTerm) {
+	t.Helper()
+	s := serveForTest(t, "alice", "bob")
+	alice := s.mustConnect(t, "alice")
+	alice.waitFor("you drive")
+	var w []*sshTerm
+	for _, name := range watchers {
+		tm := s.mustConnect(t, name)
+		tm.waitFor("alice driving")
+		w = append(w, tm)
+	}
+	return s, alice, w
+}
+
 // passTo1_1 passes the pre-activation steps and 1.1 from alice's seat.
 func passTo1_1(t *testing.T, s *served) {
 	t.Helper()
@@ -331,10 +357,7 @@ func passTo1_1(t *testing.T, s *served) {
 func proposeOnProduction(t *testing.T, s *served, alice *sshTerm) {
 	t.Helper()
 	passTo1_1(t, s)
-	alice.send("c")
-	alice.waitFor("Production Integration Activation Guide")
-	alice.send("n", enter)
-	alice.waitFor("Type hotdash-app to confirm")
+	alice.runNext("Type hotdash-app to confirm")
 	confirm(alice)
 	waitState(t, s.runner, "alice's proposal awaiting approval", func(st *runbook.State) bool { return st.Prompt != nil && st.Prompt.Awaiting })
 }
@@ -400,11 +423,9 @@ func field(screen, label string) string {
 }
 
 func TestSharedConsoleOverSSH(t *testing.T) {
-	s := serveForTest(t, "alice", "bob")
-	alice := s.mustConnect(t, "alice")
-	alice.waitFor("you drive")
-	bob := s.mustConnect(t, "bob")
 	// The same live dashboard for both, and who drives.
+	s, alice, w := aliceDriving(t, "bob")
+	bob := w[0]
 	bob.waitFor("alice driving, bob watching")
 	alice.waitFor("alice driving, bob watching")
 
@@ -486,16 +507,10 @@ func TestUnknownKeysAreRefused(t *testing.T) {
 // A driver dropping mid-prompt closes the prompt, and whoever connects
 // next, even the driver again, watches until they take control.
 func TestADriverDroppingMidPromptReleasesEverything(t *testing.T) {
-	s := serveForTest(t, "alice", "bob")
-	alice := s.mustConnect(t, "alice")
-	alice.waitFor("you drive")
-	bob := s.mustConnect(t, "bob")
-	bob.waitFor("bob watching")
+	s, alice, w := aliceDriving(t, "bob")
+	bob := w[0]
 	passTo1_1(t, s)
-	alice.send("c")
-	alice.waitFor("Production Integration Activation Guide")
-	alice.send("n", enter)
-	alice.waitFor("Type hotdash-app to confirm")
+	alice.runNext("Type hotdash-app to confirm")
 	waitState(t, s.runner, "the prompt open", func(st *runbook.State) bool { return st.Prompt != nil })
 	alice.close()
 	waitState(t, s.runner, "alice gone", func(st *runbook.State) bool {
@@ -509,10 +524,7 @@ func TestADriverDroppingMidPromptReleasesEverything(t *testing.T) {
 	// alice comes back: she watches, and acts only once she takes control.
 	again := s.mustConnect(t, "alice")
 	again.waitFor("nobody driving, bob, alice watching")
-	again.send("c")
-	again.waitFor("Production Integration Activation Guide")
-	again.send("n", enter)
-	again.waitFor("nobody drives: ctrl+t takes control")
+	again.runNext("nobody drives: ctrl+t takes control")
 	if st := s.runner.State(); st.Prompt != nil {
 		t.Fatalf("a session that arrived opened a prompt: %+v", st.Prompt)
 	}
@@ -525,16 +537,11 @@ func TestADriverDroppingMidPromptReleasesEverything(t *testing.T) {
 // A second session of the driver's, watching, cannot open a production
 // write or review the driver's proposal: rules compare sessions, not names.
 func TestAWatchingSessionOfTheDriverCannotWriteOverSSH(t *testing.T) {
-	s := serveForTest(t, "alice", "bob")
-	alice := s.mustConnect(t, "alice")
-	alice.waitFor("you drive")
-	alice2 := s.mustConnect(t, "alice")
+	s, _, w := aliceDriving(t, "alice")
+	alice2 := w[0]
 	alice2.waitFor("alice driving, alice watching")
 	passTo1_1(t, s)
-	alice2.send("c")
-	alice2.waitFor("Production Integration Activation Guide")
-	alice2.send("n", enter)
-	alice2.waitFor("alice drives from another session: ctrl+t takes control here")
+	alice2.runNext("alice drives from another session: ctrl+t takes control here")
 	if st := s.runner.State(); st.Prompt != nil {
 		t.Fatalf("alice's watching session opened %q", st.Prompt.Title)
 	}
@@ -560,12 +567,8 @@ func TestAWatchingSessionOfTheDriverCannotWriteOverSSH(t *testing.T) {
 // operator is told why, the seat is left, so the proposal it made is
 // withdrawn, and the key cannot log in again.
 func TestARemovedKeyEndsItsSessions(t *testing.T) {
-	s := serveForTest(t, "alice", "bob")
-	alice := s.mustConnect(t, "alice")
-	alice.waitFor("you drive")
-	alice2 := s.mustConnect(t, "alice")
-	bob := s.mustConnect(t, "bob")
-	bob.waitFor("alice driving")
+	s, alice, w := aliceDriving(t, "alice", "bob")
+	alice2, bob := w[0], w[1]
 	passTo1_1(t, s)
 	open1_2(t, s)()
 	bob.waitFor("alice proposes: 1.2")
