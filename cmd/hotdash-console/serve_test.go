@@ -554,7 +554,7 @@ func TestAWatchingSessionOfTheDriverCannotWriteOverSSH(t *testing.T) {
 	propose()
 	bob.waitFor("alice proposes: 1.2 Set feature flag on hotdash-app (production)", "[ Approve ]")
 	alice2.send("a", "?") // review, then the help: once it shows, "a" was read
-	alice2.waitFor("Filters are case-insensitive")
+	alice2.waitFor("Log (the focused pane's, or full screen)")
 	if scr := alice2.screen(); strings.Contains(scr, "[ Approve ]") || strings.Contains(scr, "a to review") {
 		t.Fatalf("alice's second session is offered her own proposal:\n%s", scr)
 	}
