@@ -197,7 +197,6 @@ func (r *Runner) Answer(id uint64, a Answer) error {
 			pend.basis = r.basisLocked(pend)
 			p.Awaiting = true
 			r.append(r.record(s, env, ActConfirm, Record{Operator: p.By, Step: name, Commands: p.Lines, Result: "proposed", Note: "waiting for a second operator's approval"}))
-			r.noticeLocked("%s proposes %s: a reviews it", p.By, p.Title)
 			r.publishLocked()
 			return nil
 		}

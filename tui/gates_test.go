@@ -101,7 +101,7 @@ func TestPairingOverrideAndWithdrawnProposals(t *testing.T) {
 	a.waitFor("Proposed: waiting for a second operator's approval")
 	// bob reviews it; no session of alice's is offered it.
 	b.waitFor("alice proposes: Override: go on with 2.6", "[ Not now ]   [ Reject ]   [ Approve ]")
-	a2.waitFor("alice driving")
+	a2.waitFor("your proposal Override: go on with 2.6")
 	if strings.Contains(a2.text(), "[ Approve ]") || strings.Contains(a2.text(), "a to review") {
 		t.Fatalf("alice's second session is offered her own proposal:\n%s", a2.text())
 	}

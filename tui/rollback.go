@@ -262,7 +262,12 @@ func (m *Model) sharedPrompt() {
 		return // the asker's own dialog says where it stands
 	}
 	if p.Awaiting && !m.run.Reviewable(m.o.Seat) {
-		return // another session of the proposer's: the footer says it waits
+		// Another session of the proposer's: what it watched is now a
+		// proposal it may not review; the footer says it waits.
+		if m.dlg != nil && m.dlg.kind == dialogWatch && m.dlg.promptID == p.ID {
+			m.dlg = nil
+		}
+		return
 	}
 	if m.dlg != nil && m.dlg.promptID == p.ID && (m.dlg.kind == dialogApprove || !p.Awaiting) {
 		return

@@ -184,6 +184,11 @@ func (m *Model) footer() string {
 	if p := m.pendingApproval(); p != nil && m.dlg == nil && !m.filtering {
 		return fit(st.Warn.Render(p.By+" proposes "+p.Title+": a to review and approve"), m.width)
 	}
+	if m.run != nil && m.dlg == nil && !m.filtering {
+		if p := m.run.Prompt; p != nil && p.Awaiting && p.Seat != m.o.Seat.ID() && !m.run.Reviewable(m.o.Seat) {
+			return fit(st.Warn.Render("your proposal "+p.Title+" waits for another operator's approval (from your other session)"), m.width)
+		}
+	}
 	if m.run != nil && len(m.run.Suggestions) > 0 && m.dlg == nil && (m.run.Shared && !m.o.Seat.Driving() || m.laterAll()) {
 		how := " (r rolls back · d decision tree)"
 		if m.run.Shared && !m.o.Seat.Driving() {
