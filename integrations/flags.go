@@ -131,6 +131,11 @@ type Facts struct {
 	Probe    ProbeResult
 	Observed SourceKind
 	Expected SourceKind // what the flag implies: ExpectedSource(Flag)
+	// Migration is the console's own migration check, when it looked.
+	Migration *MigrationFact
+	// Rejected: a service turned the credentials away (401/403 to the
+	// app's requests, or to the console's probe).
+	Rejected bool
 }
 
 // MissingCredentials lists the credential secrets absent from the app.
@@ -148,32 +153,42 @@ func MissingCredentials(def *Definition, secrets []Secret) []string {
 	return missing
 }
 
-// Diagnose returns the runbook's explanations that apply when an
-// integration is on mock though its flag says live (or the source could not
-// be read). It returns nil when nothing is amiss.
+// Diagnose returns the runbook's explanations that apply: when the app
+// reports mock though its flag says live (or contradicts its flag), the
+// causes the console can establish itself (the secrets list, its own
+// migration check, the probes), in the runbook's words; when a service
+// rejects the credentials, that; when the console's own check fails, what
+// the runbook says to run. It returns nil when nothing is amiss.
 func Diagnose(def *Definition, f Facts) []string {
-	amiss := f.Observed == SourceMock && f.Flag.State != FlagUnset && f.Flag.State != FlagFalse
-	amiss = amiss || mismatch(f.Observed, f.Expected)
-	amiss = amiss || f.Probe.Err != nil
-	if !amiss {
+	onMock := f.Observed == SourceMock && f.Flag.State != FlagUnset && f.Flag.State != FlagFalse
+	amiss := onMock || mismatch(f.Observed, f.Expected)
+	failing := f.Probe.Err != nil
+	if !amiss && !failing && !f.Rejected {
 		return nil
 	}
+	missing := MissingCredentials(def, f.Secrets)
 	var out []string
 	for _, d := range def.Diagnoses {
 		var applies bool
 		switch d.When {
 		case WhenAlways:
-			applies = true
+			applies = amiss
 		case WhenFlagNotSet:
-			applies = def.HasFlag() && (f.Flag.State == FlagUnset || f.Flag.State == FlagFalse)
+			applies = amiss && def.HasFlag() && (f.Flag.State == FlagUnset || f.Flag.State == FlagFalse)
 		case WhenFlagNotDeployed:
-			applies = f.Flag.State == FlagStaged
+			applies = amiss && f.Flag.State == FlagStaged
 		case WhenCredentialsMissing:
-			applies = len(MissingCredentials(def, f.Secrets)) > 0 || f.Probe.Facts[WhenCredentialsMissing]
+			// The app's secrets list says so; without it, the app's own
+			// warning. The console's own variables are not the app's.
+			applies = amiss && (len(missing) > 0 || f.Secrets == nil && f.Probe.Facts[WhenCredentialsMissing])
+		case WhenCredentialsRejected:
+			// Set, and turned away: not "not set".
+			applies = f.Rejected && len(missing) == 0
 		case WhenMigrationMissing:
-			applies = f.Probe.Facts[WhenMigrationMissing]
+			// The console's own look at the table wins over the app's words.
+			applies = amiss && (f.Migration.Missing() || !f.Migration.Known() && f.Probe.Facts[WhenMigrationMissing])
 		case WhenCheckFailing:
-			applies = f.Probe.Err != nil
+			applies = failing
 		}
 		if applies {
 			out = append(out, strings.ReplaceAll(d.Text, "{app}", f.App))

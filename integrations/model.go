@@ -31,6 +31,10 @@ type Definition struct {
 	Source      SourceSpec
 	Thresholds  []Threshold
 	Diagnoses   []Diagnosis
+	// Migration is the table the live path needs, when the runbook checks
+	// its migration (idea_pool): the console asks for it itself when the
+	// app reports mock against its flag.
+	Migration string
 	// AutoRollback rolls the integration back by itself when a threshold
 	// stays breached (opt-in, from the configuration).
 	AutoRollback bool
@@ -118,27 +122,56 @@ const (
 	WhenFlagNotSet         DiagnosisCondition = "flag_not_set"
 	WhenFlagNotDeployed    DiagnosisCondition = "flag_not_deployed"
 	WhenCredentialsMissing DiagnosisCondition = "credentials_missing"
-	WhenMigrationMissing   DiagnosisCondition = "migration_missing"
-	WhenCheckFailing       DiagnosisCondition = "check_failing"
+	// WhenCredentialsRejected: the credential is set, and the service
+	// answers 401 (to the app's calls or the console's own).
+	WhenCredentialsRejected DiagnosisCondition = "credentials_rejected"
+	WhenMigrationMissing    DiagnosisCondition = "migration_missing"
+	WhenCheckFailing        DiagnosisCondition = "check_failing"
 )
 
 // KnownConditions lists every condition a runbook may name.
 var KnownConditions = []DiagnosisCondition{
 	WhenAlways, WhenFlagNotSet, WhenFlagNotDeployed, WhenCredentialsMissing,
-	WhenMigrationMissing, WhenCheckFailing,
+	WhenCredentialsRejected, WhenMigrationMissing, WhenCheckFailing,
 }
 
-// Threshold is a limit the operator watches. Kind "error_rate" is the share
-// of the integration's events that are errors; "share" is the share of lines
-// matching Match among those matching Of; "count" is how many lines match
-// Match in the window.
+// Threshold is one of the guide's alert criteria, measured on what the app
+// does (its log lines), over Window. Kinds:
+//
+//   - "error_rate": the share of the integration's events that are errors
+//     (lines at error level, requests answered 5xx);
+//   - "status_share": the share of its requests to Upstream answered with
+//     one of Statuses (Chatwoot's 429s);
+//   - "status_count": how many requests to Upstream were answered with one
+//     of Statuses (Publer's 401/403);
+//   - "jobs_failing": the share of finished jobs that failed;
+//   - "job_pending": the longest a job has stayed pending, in seconds;
+//   - "share" and "count": lines matching the regular expression Match
+//     (among those matching Of), for runbooks whose app logs no fields.
+//
+// The console's own calls never count: a failed probe is the console's
+// reachability, shown apart.
 type Threshold struct {
-	Name   string
-	Kind   string
-	Match  string
-	Of     string
-	Max    float64
-	Window time.Duration
+	Name     string
+	Kind     string
+	Match    string
+	Of       string
+	Upstream string // status kinds: the service the requests went to
+	Statuses []int  // status kinds: the statuses counted
+	Max      float64
+	Window   time.Duration
+}
+
+// WindowText is the window the threshold is measured over: "5m".
+func (t Threshold) WindowText() string { return shortDuration(t.Window) }
+
+// IsShare reports whether the threshold is a share (its Max a fraction).
+func (t Threshold) IsShare() bool {
+	switch t.Kind {
+	case "error_rate", "share", "status_share", "jobs_failing":
+		return true
+	}
+	return false
 }
 
 // FlagState is what the console can say about a feature flag.
@@ -217,43 +250,132 @@ type Status struct {
 	// source is not what the flag implies.
 	Diagnosis []string
 
-	Checked   time.Time     // when the last probe finished
-	Latency   time.Duration // how long it took
-	CheckErr  string        // why it failed, readable
-	Detail    string        // probe detail ("queue ok, data ok")
+	// The console's own check of the integration (its probe): when it
+	// last answered, how long it took, and why it failed. A failing check
+	// is the console's reachability, never the app's error rate.
+	Checked    time.Time     // when the last probe finished
+	Latency    time.Duration // how long it took
+	CheckErr   string        // why it failed, readable
+	CheckFails int           // checks failed in a row
+	CheckSince time.Time     // when the row of failures began
+	// CheckLate says the last answer came after the deadline (it is used
+	// all the same): "answered in 12s, after the 10s limit".
+	CheckLate string
+	Detail    string // probe detail ("queue ok, data ok")
+	// Migration is the console's own look at the table the live path
+	// needs, when it had reason to look.
+	Migration *MigrationFact
+
+	// The app's signal: what its log lines say.
 	Rates     Windows
 	Spark     []float64 // error share per minute, oldest first
 	LogLines  uint64    // lines routed here since start
-	LogErrors uint64
-	// Breaches are the thresholds over their limit now.
+	LogErrors uint64    // of them, errors (error level, or answered 5xx)
+	// Measures are the runbook's thresholds measured now, each over its
+	// own window; Breaches are the ones over their limit.
+	Measures []Measure
 	Breaches []Breach
 }
 
-// Breach is a threshold over its limit.
-type Breach struct {
-	Threshold Threshold
-	Value     float64
-	Since     time.Time // when it went over
+// MigrationFact is what the console's own migration check found.
+type MigrationFact struct {
+	Table   string
+	Present bool
+	Detail  string // how it was established ("table idea_pool exists")
+	Err     string // why it could not be established
+	At      time.Time
 }
+
+// Known reports whether the check established the table's state.
+func (m *MigrationFact) Known() bool { return m != nil && m.Err == "" }
+
+// Missing reports whether the check found the table absent.
+func (m *MigrationFact) Missing() bool { return m.Known() && !m.Present }
+
+// Measure is one threshold measured at a moment, over its own window: the
+// figure the pane shows, the check reports and a rollback proposal quotes.
+type Measure struct {
+	Threshold Threshold
+	// Count and Of are what it counts over the window: errors of events,
+	// 429s of requests, failed of finished jobs (Of is 0 for a count;
+	// job_pending: Count is the jobs pending over the limit now).
+	Count, Of int64
+	// Value is what is compared with Threshold.Max: a share, a count, or
+	// (job_pending) the longest pending time in seconds.
+	Value float64
+	// Sampled is false while a share rests on too few events to mean
+	// anything: it cannot breach yet.
+	Sampled bool
+	Over    bool
+	Since   time.Time // when it went over
+	// Total is Count of Of since the watcher started (job_pending: jobs
+	// finished over the limit, of jobs finished), for a watch of any
+	// length: a monitor step takes the difference.
+	Total Rate
+}
+
+// Breach is a measure over its limit.
+type Breach = Measure
 
 // For is how long the breach has lasted at now.
-func (b Breach) For(now time.Time) time.Duration { return now.Sub(b.Since) }
+func (b Measure) For(now time.Time) time.Duration { return now.Sub(b.Since) }
 
-// Text says the breach in words: "error rate 3.2% > 1% for 4m".
-func (b Breach) Text(now time.Time) string {
-	return fmt.Sprintf("%s for %s", b.Plain(), shortDuration(b.For(now)))
+// Text says the breach in words, with its window and age:
+// "error rate 3.2% (8 of 250) > 1% over 5m, for 4m".
+func (b Measure) Text(now time.Time) string {
+	return fmt.Sprintf("%s, for %s", b.Plain(), shortDuration(b.For(now)))
 }
 
-// Plain says the breach without its age: "error rate 3.2% > 1%".
-func (b Breach) Plain() string {
+// Plain says the measure against its limit, over its window:
+// "error rate 3.2% (8 of 250) > 1% over 5m".
+func (b Measure) Plain() string {
 	t := b.Threshold
-	var v, limit string
-	if t.Kind == "count" {
-		v, limit = fmt.Sprintf("%.0f", b.Value), fmt.Sprintf("%.0f", t.Max)
-	} else {
-		v, limit = percent(b.Value), percent(t.Max)
+	cmp := "≤"
+	if b.Over || b.Value > t.Max {
+		cmp = ">"
 	}
-	return fmt.Sprintf("%s %s > %s", t.Name, v, limit)
+	return fmt.Sprintf("%s %s %s %s over %s", t.Name, b.Figure(), cmp, t.Limit(), t.WindowText())
+}
+
+// Figure is the measured value as the pane shows it: "3.2% (8 of 250)",
+// "1", "5m01s".
+func (b Measure) Figure() string {
+	t := b.Threshold
+	switch {
+	case t.Kind == "job_pending":
+		return clock(time.Duration(b.Value * float64(time.Second)))
+	case t.IsShare() && b.Of > 0:
+		return fmt.Sprintf("%s (%d of %d)", percent(b.Value), b.Count, b.Of)
+	case t.IsShare():
+		return percent(b.Value)
+	}
+	return fmt.Sprintf("%.0f", b.Value)
+}
+
+// Limit is the threshold's maximum as the pane shows it: "1%", "0", "5m".
+func (t Threshold) Limit() string {
+	switch {
+	case t.Kind == "job_pending":
+		return clock(time.Duration(t.Max * float64(time.Second)))
+	case t.IsShare():
+		return percent(t.Max)
+	}
+	return fmt.Sprintf("%.0f", t.Max)
+}
+
+// clock is a duration to the second, the way a pending job is told:
+// "4m59s", "5m", "12s".
+func clock(d time.Duration) string {
+	d = d.Truncate(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d%time.Minute == 0 && d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
 
 func percent(v float64) string {
@@ -286,12 +408,18 @@ func mismatch(observed, expected SourceKind) bool {
 
 // ErrorThreshold returns the error-rate limit the runbook sets, or 0.
 func (d *Definition) ErrorThreshold() float64 {
+	t, _ := d.ErrorRule()
+	return t.Max
+}
+
+// ErrorRule returns the runbook's error-rate threshold.
+func (d *Definition) ErrorRule() (Threshold, bool) {
 	for _, t := range d.Thresholds {
 		if t.Kind == "error_rate" {
-			return t.Max
+			return t, true
 		}
 	}
-	return 0
+	return Threshold{}, false
 }
 
 // Machine is one VM of an app. Every string in it comes from the platform
@@ -363,10 +491,19 @@ type Snapshot struct {
 	Machines     []Machine
 	MachinesErr  string
 	SecretsErr   string
-	LogErr       string // why the log stream is down, when it is
-	LogGap       string // "log stream restarted after 12s gap"
-	LogRate      float64
-	LogDropped   uint64 // lines the engine could not keep
+	// SecretsLate says the last secrets list came after the deadline (it
+	// is used all the same).
+	SecretsLate string
+	LogErr      string // why the log stream is down, when it is
+	LogGap      string // "log stream restarted after 12s gap"
+	LogRate     float64
+	LogDropped  uint64 // lines the engine could not keep
+	// LogsFrom is the time of the oldest line the engine has read: how far
+	// back its windows can see.
+	LogsFrom time.Time
+	// LogsHour counts every line of the last hour, and the errors among
+	// them, whatever integration they belong to.
+	LogsHour Rate
 }
 
 // Integration returns the status for id, or nil.

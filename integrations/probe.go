@@ -25,6 +25,11 @@ type ProbeResult struct {
 	Detail  string     // short readable detail ("queue ok, data ok")
 	Err     error      // the check failed: unreachable, bad status, malformed answer
 	Latency time.Duration
+	// AppStatus is the HTTP status the HotDash app itself answered, when
+	// the probe asked the app (0 otherwise): a 5xx is the app's own error,
+	// counted with its log lines; any other failure of the probe is the
+	// console's reachability only.
+	AppStatus int
 	// Facts the check established, for the runbook's diagnoses
 	// (migration_missing = true when the idea_pool table is absent).
 	Facts map[DiagnosisCondition]bool
@@ -37,6 +42,26 @@ func (r ProbeResult) Problem() string {
 	}
 	return r.Err.Error()
 }
+
+// Paced is implemented by probes whose service budgets its calls (Publer's
+// 100 requests per 2 minutes per user, GA4's quota per property, both
+// shared with the app): Interval is how often the probe runs unless the
+// configuration says otherwise.
+type Paced interface {
+	Probe
+	Interval() time.Duration
+}
+
+// pacedProbe gives a probe its own interval.
+type pacedProbe struct {
+	Probe
+	every time.Duration
+}
+
+func (p pacedProbe) Interval() time.Duration { return p.every }
+
+// WithInterval makes p run every d by default.
+func WithInterval(p Probe, d time.Duration) Paced { return pacedProbe{p, d} }
 
 // FaultSwitch is a failure the simulated environment can inject.
 type FaultSwitch struct {

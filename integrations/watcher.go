@@ -2,6 +2,7 @@ package integrations
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,11 +20,19 @@ type WatcherOptions struct {
 	// Probes by integration ID; an integration without one is observed
 	// through its logs only.
 	Probes map[string]Probe
-	Clock  Clock
-	Book   *DigestBook
-	Masker *Masker
+	// Migrations is the console's own migration check (PostgREST or
+	// Postgres), asked when an integration with a migration reports mock
+	// against its flag, and by every one-shot check; nil: none configured.
+	Migrations MigrationChecker
+	Clock      Clock
+	Book       *DigestBook
+	Masker     *Masker
 
-	ProbeInterval    time.Duration // default 10s
+	ProbeInterval time.Duration // default 10s
+	// ProbeIntervals override ProbeInterval by integration ID. Without
+	// one, a Paced probe runs at its own pace (Publer every 2 minutes,
+	// GA4 every 5), any other at ProbeInterval.
+	ProbeIntervals   map[string]time.Duration
 	SecretsInterval  time.Duration // default 15s
 	MachinesInterval time.Duration // default 5s (1s while a machine is in transit)
 	PublishInterval  time.Duration // default 100ms: how often views get a batch
@@ -77,6 +86,8 @@ type Watcher struct {
 	secrets     []Secret
 	secretsErr  string
 	secretsAt   time.Time
+	secretsLate string
+	logsFrom    time.Time // the oldest line read
 	machines    []Machine
 	machinesErr string
 	logErr      string
@@ -99,12 +110,23 @@ type Watcher struct {
 type lineKey struct{ instance, message string }
 
 type intState struct {
-	def    *Definition
-	ring   *Ring[LogLine]
+	def  *Definition
+	ring *Ring[LogLine]
+	// The app's signal: its events (routed lines, and its own answers to
+	// the console's calls), errors among them.
 	meter  Meter
-	result ProbeResult
-	hasRes bool
-	check  time.Time
+	events Rate // since start
+	// The console's reachability: its probe's last result, and the row of
+	// failures it ends. Never counted in meter.
+	result    ProbeResult
+	hasRes    bool
+	check     time.Time
+	fails     int
+	failSince time.Time
+	late      string
+	migration *MigrationFact
+	asking    bool // the migration check is under way
+	jobs      jobTracker
 	// source seen in the logs, for integrations observed that way
 	logSource SourceKind
 	logAnswer string
@@ -120,13 +142,17 @@ type limitState struct {
 	t     Threshold
 	match *Filter // share and count: the lines counted
 	of    *Filter // share: the lines it is a share of (nil: all)
-	meter Meter   // Errors: lines matching match; Total: lines matching of
+	meter Meter   // Errors: what is counted; Total: what it is a share of
+	total Rate    // the same since start
 	since time.Time
 }
 
 // minSample is how many events a rate needs before it can breach: one
 // error among three requests is not a 33% error rate.
 const minSample = 20
+
+// defaultWindow is a threshold's window when the runbook names none.
+const defaultWindow = 5 * time.Minute
 
 // NewWatcher builds a watcher; Run starts it.
 func NewWatcher(o WatcherOptions) *Watcher {
@@ -140,10 +166,15 @@ func NewWatcher(o WatcherOptions) *Watcher {
 	for _, d := range o.Defs {
 		st := &intState{def: d, ring: NewRing[LogLine](o.RingSize)}
 		for _, t := range d.Thresholds {
+			if t.Window <= 0 {
+				t.Window = defaultWindow
+			}
 			ls := &limitState{t: t}
-			// The runbook's parser has checked the expressions.
-			ls.match, _ = ParseFilter(t.Match)
-			ls.of, _ = ParseFilter(t.Of)
+			if t.Kind == "share" || t.Kind == "count" {
+				// The runbook's parser has checked the expressions.
+				ls.match, _ = ParseFilter(t.Match)
+				ls.of, _ = ParseFilter(t.Of)
+			}
 			st.limits = append(st.limits, ls)
 		}
 		w.ints = append(w.ints, st)
@@ -165,8 +196,9 @@ func (w *Watcher) Run(ctx context.Context) {
 	}
 	for i := range w.ints {
 		if p := w.o.Probes[w.ints[i].def.ID]; p != nil {
+			every := w.ProbeInterval(w.ints[i].def.ID)
 			loop(func(ctx context.Context, wake <-chan struct{}) {
-				w.every(ctx, wake, func() time.Duration { return w.o.ProbeInterval }, func() { w.CheckNow(ctx, i) })
+				w.every(ctx, wake, func() time.Duration { return every }, func() { w.CheckNow(ctx, i) })
 			})
 		}
 	}
@@ -207,6 +239,19 @@ func (w *Watcher) Refresh() {
 	}
 }
 
+// ProbeInterval is how often integration id's probe runs: the
+// configuration's interval for it, else the probe's own pace, else the
+// common interval.
+func (w *Watcher) ProbeInterval(id string) time.Duration {
+	if d := w.o.ProbeIntervals[id]; d > 0 {
+		return d
+	}
+	if p, ok := w.o.Probes[id].(Paced); ok && p.Interval() > 0 {
+		return p.Interval()
+	}
+	return w.o.ProbeInterval
+}
+
 func (w *Watcher) machinesInterval() time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -218,7 +263,10 @@ func (w *Watcher) machinesInterval() time.Duration {
 	return w.o.MachinesInterval
 }
 
-// CheckNow runs integration i's probe once and records the result.
+// CheckNow runs integration i's probe once and records the result: the
+// console's reachability (its row of failures, an answer after the
+// deadline), and, when the probe asked the app itself, the app's answer as
+// one of its events. A failed probe is never the app's error.
 func (w *Watcher) CheckNow(ctx context.Context, i int) ProbeResult {
 	p := w.o.Probes[w.ints[i].def.ID]
 	if p == nil {
@@ -227,16 +275,22 @@ func (w *Watcher) CheckNow(ctx context.Context, i int) ProbeResult {
 	cctx, cancel := context.WithTimeout(ctx, w.o.CallTimeout)
 	start := w.o.Clock.Now()
 	res := p.Check(cctx)
+	expired := cctx.Err() == context.DeadlineExceeded
 	cancel()
-	if ctx.Err() != nil {
-		return res
+	if res.Err != nil && stopping(ctx) {
+		return res // the console is closing: nothing was learnt
 	}
 	now := w.o.Clock.Now()
 	if res.Latency == 0 {
 		res.Latency = now.Sub(start)
 	}
-	if res.Err != nil && cctx.Err() == context.DeadlineExceeded && !strings.Contains(res.Err.Error(), "timed out") {
+	late := ""
+	switch {
+	case res.Err != nil && expired && !strings.Contains(res.Err.Error(), "timed out"):
 		res.Err = fmt.Errorf("timed out after %s: %w", w.o.CallTimeout, res.Err)
+	case res.Err == nil && (expired || res.Latency > w.o.CallTimeout):
+		// The answer came after the deadline: it is used, and said.
+		late = fmt.Sprintf("answered in %s, after the %s limit", res.Latency.Round(time.Millisecond), w.o.CallTimeout)
 	}
 	res.Warning = w.o.Masker.Mask(res.Warning)
 	res.Detail = w.o.Masker.Mask(res.Detail)
@@ -245,11 +299,70 @@ func (w *Watcher) CheckNow(ctx context.Context, i int) ProbeResult {
 	}
 	w.mu.Lock()
 	st := w.ints[i]
-	st.result, st.hasRes, st.check = res, true, now
-	st.meter.Add(now, res.Err != nil)
+	st.result, st.hasRes, st.check, st.late = res, true, now, late
+	if res.Err != nil {
+		if st.fails == 0 {
+			st.failSince = now
+		}
+		st.fails++
+	} else {
+		st.fails, st.failSince = 0, time.Time{}
+	}
+	if res.AppStatus != 0 {
+		// The app answered the console: that answer is one of the app's
+		// events, an error when it is a 5xx.
+		st.countLocked(now, res.AppStatus >= 500)
+	}
+	ask := w.wantMigrationLocked(st, now)
 	w.dirty = true
 	w.mu.Unlock()
+	if ask {
+		w.checkMigration(ctx, i)
+	}
 	return res
+}
+
+// stopping reports whether ctx was cancelled (the console is closing), as
+// opposed to having reached a deadline: a deadline's answers still count.
+func stopping(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled)
+}
+
+// wantMigrationLocked reports whether the console should look at st's
+// migration itself now: the app reports mock while the flag does not say
+// mock, and the last look is a minute old.
+func (w *Watcher) wantMigrationLocked(st *intState, now time.Time) bool {
+	if st.def.Migration == "" || w.o.Migrations == nil || st.asking || st.result.Source != SourceMock {
+		return false
+	}
+	if ExpectedSource(w.flagLocked(st.def)) == SourceMock {
+		return false
+	}
+	if st.migration != nil && now.Sub(st.migration.At) < time.Minute {
+		return false
+	}
+	st.asking = true
+	return true
+}
+
+// checkMigration asks the console's own migration check about integration
+// i's table and keeps the answer for the diagnoses.
+func (w *Watcher) checkMigration(ctx context.Context, i int) {
+	table := w.ints[i].def.Migration
+	cctx, cancel := context.WithTimeout(ctx, w.o.CallTimeout)
+	present, detail, err := w.o.Migrations.CheckMigration(cctx, table)
+	cancel()
+	if err != nil && stopping(ctx) {
+		return
+	}
+	f := &MigrationFact{Table: table, Present: present, Detail: w.o.Masker.Mask(detail), At: w.o.Clock.Now()}
+	if err != nil {
+		f.Err = w.errText(err)
+	}
+	w.mu.Lock()
+	w.ints[i].migration, w.ints[i].asking = f, false
+	w.dirty = true
+	w.mu.Unlock()
 }
 
 // errText is err's message with known secret values masked.
@@ -263,11 +376,13 @@ type maskedError struct {
 func (e maskedError) Error() string { return e.msg }
 func (e maskedError) Unwrap() error { return e.err }
 
+// pollSecrets reads the app's secrets. An answer that comes after the
+// deadline is used all the same, and said.
 func (w *Watcher) pollSecrets(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, w.o.CallTimeout)
 	defer cancel()
 	secrets, err := w.o.Platform.Secrets(cctx, w.o.App)
-	if ctx.Err() != nil {
+	if err != nil && stopping(ctx) {
 		return
 	}
 	w.mu.Lock()
@@ -275,7 +390,10 @@ func (w *Watcher) pollSecrets(ctx context.Context) {
 	if err != nil {
 		w.secretsErr = w.errText(err)
 	} else {
-		w.secrets, w.secretsErr, w.secretsAt = secrets, "", w.o.Clock.Now()
+		w.secrets, w.secretsErr, w.secretsAt, w.secretsLate = secrets, "", w.o.Clock.Now(), ""
+		if cctx.Err() != nil {
+			w.secretsLate = fmt.Sprintf("fly secrets list answered after the %s limit (its answer is shown)", w.o.CallTimeout)
+		}
 	}
 	w.dirty = true
 }
@@ -284,7 +402,7 @@ func (w *Watcher) pollMachines(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, w.o.CallTimeout)
 	defer cancel()
 	ms, err := w.o.Platform.Machines(cctx, w.o.App)
-	if ctx.Err() != nil {
+	if err != nil && stopping(ctx) {
 		return
 	}
 	w.mu.Lock()
@@ -355,7 +473,12 @@ func (w *Watcher) Ingest(lines []LogLine) {
 		if at.IsZero() || at.After(now) {
 			at = now
 		}
-		w.lineMeter.Add(at, false)
+		facts := ReadFacts(l.Message)
+		isErr := l.IsError() || facts.Status >= 500
+		w.lineMeter.Add(at, isErr)
+		if w.logsFrom.IsZero() || at.Before(w.logsFrom) {
+			w.logsFrom = at
+		}
 		i := w.router.Route(l.Message)
 		if i < 0 {
 			w.other.Push(l)
@@ -364,21 +487,7 @@ func (w *Watcher) Ingest(lines []LogLine) {
 		}
 		st := w.ints[i]
 		st.ring.Push(l)
-		st.lines++
-		isErr := l.IsError()
-		if isErr {
-			st.errors++
-		}
-		st.meter.Add(at, isErr)
-		for _, ls := range st.limits {
-			if ls.match == nil {
-				continue
-			}
-			m, o := ls.match.Match(l.Message), ls.of.Match(l.Message)
-			if m || o {
-				ls.meter.AddN(at, b2i(m), b2i(o))
-			}
-		}
+		st.classifyLocked(at, l.Message, &facts, isErr)
 		if spec := &st.def.Source; spec.Kind == "logs" {
 			switch {
 			case spec.LiveMarker != "" && strings.Contains(l.Message, spec.LiveMarker):
@@ -425,39 +534,106 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// breachesLocked evaluates the integration's thresholds at now, keeping
-// when each went over its limit.
-func (st *intState) breachesLocked(now time.Time) []Breach {
-	var out []Breach
+// classifyLocked counts one of the integration's lines: an event, an
+// error when the app logged it at error level or it records a request
+// answered 5xx, and the facts each threshold measures.
+func (st *intState) classifyLocked(at time.Time, msg string, f *LineFacts, isErr bool) {
+	st.lines++
+	if isErr {
+		st.errors++
+	}
+	st.countLocked(at, isErr)
+	var took time.Duration
+	finished := false
+	if f.Job != "" {
+		took, finished = st.jobs.see(at, f)
+	}
+	for _, ls := range st.limits {
+		ls.observe(at, msg, f, took, finished)
+	}
+}
+
+// countLocked counts one of the app's events.
+func (st *intState) countLocked(at time.Time, isErr bool) {
+	st.meter.Add(at, isErr)
+	st.events.Total++
+	if isErr {
+		st.events.Errors++
+	}
+}
+
+// observe counts what one line means for the threshold: took and finished
+// say when it ended a job, and how long that job took (0: not known).
+func (ls *limitState) observe(at time.Time, msg string, f *LineFacts, took time.Duration, finished bool) {
+	var hit, of bool
+	t := &ls.t
+	switch t.Kind {
+	case "share", "count":
+		if ls.match == nil {
+			return
+		}
+		hit, of = ls.match.Match(msg), ls.of.Match(msg)
+	case "status_share", "status_count":
+		if f.Status == 0 || (t.Upstream != "" && f.Upstream != t.Upstream) {
+			return
+		}
+		hit, of = slices.Contains(t.Statuses, f.Status), true
+	case "jobs_failing":
+		if !finished {
+			return
+		}
+		hit, of = f.Outcome == OutcomeFailed, true
+	case "job_pending":
+		if !finished {
+			return
+		}
+		hit, of = took > t.pending(), true
+	default:
+		return
+	}
+	if hit || of {
+		ls.meter.AddN(at, b2i(hit), b2i(of))
+		ls.total.Errors += b2i(hit)
+		ls.total.Total += b2i(of)
+	}
+}
+
+// pending is a job_pending threshold's limit as a duration.
+func (t *Threshold) pending() time.Duration { return time.Duration(t.Max * float64(time.Second)) }
+
+// measuresLocked measures every threshold of the integration at now, each
+// over its own window, keeping when each went over its limit.
+func (st *intState) measuresLocked(now time.Time) []Measure {
+	out := make([]Measure, 0, len(st.limits))
 	for _, ls := range st.limits {
 		t := ls.t
-		window := t.Window
-		if window <= 0 {
-			window = 5 * time.Minute
-		}
-		var value float64
-		over := false
+		m := Measure{Threshold: t, Sampled: true, Total: ls.total}
 		switch t.Kind {
 		case "error_rate":
-			r := st.meter.Window(now, window)
-			value = r.Ratio()
-			over = r.Total >= minSample && value > t.Max
-		case "share":
-			r := ls.meter.Window(now, window)
-			value = r.Ratio()
-			over = r.Total >= minSample && value > t.Max
-		case "count":
-			value = float64(ls.meter.Window(now, window).Errors)
-			over = value > t.Max
+			r := st.meter.Window(now, t.Window)
+			m.Count, m.Of, m.Value, m.Total = r.Errors, r.Total, r.Ratio(), st.events
+			m.Sampled = r.Total >= minSample
+		case "share", "status_share", "jobs_failing":
+			r := ls.meter.Window(now, t.Window)
+			m.Count, m.Of, m.Value = r.Errors, r.Total, r.Ratio()
+			m.Sampled = r.Total >= minSample
+		case "count", "status_count":
+			r := ls.meter.Window(now, t.Window)
+			m.Count, m.Value = r.Errors, float64(r.Errors)
+		case "job_pending":
+			// Value: the longest a job was pending, open now or ended in
+			// the window; Count: the jobs pending over the limit now.
+			longest, open := st.jobs.longest(now, t.Window, t.pending())
+			m.Value, m.Count = longest.Seconds(), open
 		}
-		if !over {
+		m.Over = m.Sampled && m.Value > t.Max
+		if !m.Over {
 			ls.since = time.Time{}
-			continue
-		}
-		if ls.since.IsZero() {
+		} else if ls.since.IsZero() {
 			ls.since = now
 		}
-		out = append(out, Breach{Threshold: t, Value: value, Since: ls.since})
+		m.Since = ls.since
+		out = append(out, m)
 	}
 	return out
 }
@@ -551,6 +727,9 @@ func (w *Watcher) buildLocked(now time.Time) *Snapshot {
 		LogGap:      w.logGap,
 		LogRate:     float64(w.lineMeter.Window(now, 10*time.Second).Total) / 10,
 		LogDropped:  w.dropped,
+		SecretsLate: w.secretsLate,
+		LogsFrom:    w.logsFrom,
+		LogsHour:    w.lineMeter.Window(now, time.Hour),
 	}
 	if w.o.Platform != nil {
 		s.Platform = w.o.Platform.Name()
@@ -566,6 +745,19 @@ func (w *Watcher) buildLocked(now time.Time) *Snapshot {
 	return s
 }
 
+// flagLocked is def's flag as the last secrets list says.
+func (w *Watcher) flagLocked(d *Definition) FlagStatus {
+	switch {
+	case !d.HasFlag():
+		return FlagStatus{State: FlagNone}
+	case w.secretsAt.IsZero() && w.secretsErr != "":
+		return FlagStatus{Name: d.Flag, State: FlagUnreadable, Detail: w.secretsErr}
+	case w.secretsAt.IsZero():
+		return FlagStatus{Name: d.Flag, State: FlagUnknown, Detail: "reading secrets…"}
+	}
+	return FlagFrom(w.o.App, d.Flag, w.secrets, w.o.Book)
+}
+
 func (w *Watcher) statusLocked(st *intState, secrets []Secret, now time.Time) Status {
 	d := st.def
 	out := Status{
@@ -574,21 +766,14 @@ func (w *Watcher) statusLocked(st *intState, secrets []Secret, now time.Time) St
 		Spark:     st.meter.Spark(now, w.o.SparkMinutes),
 		LogLines:  st.lines,
 		LogErrors: st.errors,
+		Migration: st.migration,
 	}
-	switch {
-	case !d.HasFlag():
-		out.Flag = FlagStatus{State: FlagNone}
-	case secrets == nil && w.secretsErr != "":
-		out.Flag = FlagStatus{Name: d.Flag, State: FlagUnreadable, Detail: w.secretsErr}
-	case secrets == nil:
-		out.Flag = FlagStatus{Name: d.Flag, State: FlagUnknown, Detail: "reading secrets…"}
-	default:
-		out.Flag = FlagFrom(w.o.App, d.Flag, secrets, w.o.Book)
-	}
+	out.Flag = w.flagLocked(d)
 	out.Expected = ExpectedSource(out.Flag)
 	if st.hasRes {
 		r := st.result
-		out.Checked, out.Latency, out.CheckErr = st.check, r.Latency, r.Problem()
+		out.Checked, out.Latency, out.CheckErr, out.CheckLate = st.check, r.Latency, r.Problem(), st.late
+		out.CheckFails, out.CheckSince = st.fails, st.failSince
 		out.Answer, out.Source, out.Warning, out.Detail = r.Answer, r.Source, r.Warning, r.Detail
 	}
 	if d.Source.Kind == "logs" {
@@ -597,9 +782,57 @@ func (w *Watcher) statusLocked(st *intState, secrets []Secret, now time.Time) St
 			out.Checked = st.logSeen
 		}
 	}
-	out.Breaches = st.breachesLocked(now)
-	out.Diagnosis = Diagnose(d, Facts{App: w.o.App, Flag: out.Flag, Secrets: secrets, Probe: st.result, Observed: out.Source, Expected: out.Expected})
+	out.Measures = st.measuresLocked(now)
+	for _, m := range out.Measures {
+		if m.Over {
+			out.Breaches = append(out.Breaches, m)
+		}
+	}
+	out.Diagnosis = Diagnose(d, Facts{App: w.o.App, Flag: out.Flag, Secrets: secrets, Probe: st.result, Observed: out.Source, Expected: out.Expected,
+		Migration: st.migration, Rejected: rejected(st.result, out.Measures)})
 	return out
+}
+
+// rejected reports whether a service turned the integration's credentials
+// away: the console's probe says so, or the app logged requests to it
+// answered 401 or 403 within a threshold's window.
+func rejected(r ProbeResult, ms []Measure) bool {
+	if r.Facts[WhenCredentialsRejected] {
+		return true
+	}
+	for _, m := range ms {
+		t := m.Threshold
+		if (t.Kind == "status_count" || t.Kind == "status_share") && m.Count > 0 &&
+			(slices.Contains(t.Statuses, 401) || slices.Contains(t.Statuses, 403)) {
+			return true
+		}
+	}
+	return false
+}
+
+// SawJob records a job outcome the console read itself (a job status
+// answer: "complete", "failed", anything else pending) for integration
+// id's job thresholds. An end the app logs as well counts once.
+func (w *Watcher) SawJob(id, job, status string) {
+	if job == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, st := range w.ints {
+		if st.def.ID != id {
+			continue
+		}
+		now := w.o.Clock.Now()
+		f := LineFacts{Job: job, Outcome: JobOutcome(status)}
+		took, finished := st.jobs.see(now, &f)
+		for _, ls := range st.limits {
+			if ls.t.Kind == "jobs_failing" || ls.t.Kind == "job_pending" {
+				ls.observe(now, "", &f, took, finished)
+			}
+		}
+		w.dirty = true
+	}
 }
 
 // Backlog copies the lines each integration's ring holds, oldest first;
@@ -748,12 +981,25 @@ func (w *Watcher) Recheck(ctx context.Context) {
 }
 
 // Poll asks everything once, concurrently: the secrets, the machines,
-// every probe, and (when the platform keeps it) the recent log history.
+// every probe, the console's own migration check, and (when the platform
+// keeps it) the recent log history.
 // One-shot checks use it instead of Run; it returns when all have answered
 // or timed out, so it takes about as long as the slowest call.
 func (w *Watcher) Poll(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { w.Recheck(ctx) })
+	for i, st := range w.ints {
+		if st.def.Migration == "" || w.o.Migrations == nil {
+			continue
+		}
+		w.mu.Lock()
+		claimed := !st.asking
+		st.asking = true
+		w.mu.Unlock()
+		if claimed {
+			wg.Go(func() { w.checkMigration(ctx, i) })
+		}
+	}
 	if h, ok := w.o.Platform.(LogHistory); ok {
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, w.o.CallTimeout)

@@ -72,17 +72,23 @@ func testDefs() []*Definition {
 				{When: WhenAlways, Text: "fly logs -a {app} | grep idea-pool"},
 			}},
 		{ID: "publer", Name: "Publer", Flag: "PUBLER_LIVE", Ready: true, LogTags: []string{"publer-adapter", "publer"},
-			Source: SourceSpec{Kind: "logs", LiveMarker: "Using real Publer API", MockMarker: "Using mock Publer adapter"},
+			Credentials: []string{"PUBLER_API_KEY", "PUBLER_WORKSPACE_ID"},
+			Source:      SourceSpec{Kind: "logs", LiveMarker: "Using real Publer API", MockMarker: "Using mock Publer adapter"},
 			Thresholds: []Threshold{
 				{Name: "error rate", Kind: "error_rate", Max: 0.01, Window: 5 * time.Minute},
-				{Name: "jobs failing", Kind: "share", Match: `job \S+ failed`, Of: `job \S+ (complete|failed)`, Max: 0.05, Window: 5 * time.Minute},
-				{Name: "slow jobs", Kind: "count", Match: `job \S+ complete after ([3-9][0-9]{2}|[0-9]{4,})s`, Window: 5 * time.Minute},
-				{Name: "auth errors", Kind: "count", Match: `\b(401|403)\b`, Window: 5 * time.Minute},
+				{Name: "jobs failing", Kind: "jobs_failing", Max: 0.05, Window: 5 * time.Minute},
+				{Name: "job pending", Kind: "job_pending", Max: 300, Window: 5 * time.Minute},
+				{Name: "401/403 from Publer", Kind: "status_count", Upstream: "publer", Statuses: []int{401, 403}, Window: 5 * time.Minute},
+			},
+			Diagnoses: []Diagnosis{
+				{When: WhenFlagNotSet, Text: "Secret not set: PUBLER_LIVE"},
+				{When: WhenCredentialsMissing, Text: "Publer credentials missing"},
+				{When: WhenCredentialsRejected, Text: "Publer rejected the key"},
 			}},
 		{ID: "chatwoot", Name: "Chatwoot", Ready: true, LogTags: []string{"chatwoot"}, Source: SourceSpec{Kind: "chatwoot"},
 			Thresholds: []Threshold{
 				{Name: "error rate", Kind: "error_rate", Max: 0.01, Window: 5 * time.Minute},
-				{Name: "rate limited", Kind: "share", Match: "Rate limit reached", Of: "chatwoot", Max: 0.10, Window: 5 * time.Minute},
+				{Name: "rate limited", Kind: "status_share", Upstream: "chatwoot", Statuses: []int{429}, Max: 0.10, Window: 5 * time.Minute},
 			}},
 	}
 }
@@ -207,7 +213,7 @@ func TestFlagStateAndDiagnosis(t *testing.T) {
 	}
 }
 
-func TestCheckNowRecordsFailuresAsErrorsWithAReason(t *testing.T) {
+func TestATimedOutCheckSaysWhyAndIsNeverTheAppsError(t *testing.T) {
 	slow := ProbeFunc(func(ctx context.Context) ProbeResult {
 		<-ctx.Done()
 		return ProbeResult{Err: ctx.Err()}
@@ -219,8 +225,8 @@ func TestCheckNowRecordsFailuresAsErrorsWithAReason(t *testing.T) {
 		t.Fatalf("err = %v", res.Err)
 	}
 	s := w.Latest().Integration("supabase")
-	if s.CheckErr == "" || s.Rates.M1 != (Rate{Errors: 1, Total: 1}) {
-		t.Errorf("status: %q %+v", s.CheckErr, s.Rates.M1)
+	if s.CheckErr == "" || s.CheckFails != 1 || s.Rates.M1 != (Rate{}) || s.Measures[0].Of != 0 {
+		t.Errorf("status: %q, %d failed, rate %+v, measure %+v", s.CheckErr, s.CheckFails, s.Rates.M1, s.Measures[0])
 	}
 }
 
@@ -336,25 +342,25 @@ func TestFloodReachesViewsInBatchesOnTheTick(t *testing.T) {
 	}
 }
 
-func TestThresholdBreachesCarryTheirNumberAndAge(t *testing.T) {
+func TestThresholdBreachesCarryTheirNumberWindowAndAge(t *testing.T) {
 	clk := NewFakeClock(t0)
 	w := NewWatcher(WatcherOptions{App: "a", Platform: &fakePlatform{}, Defs: testDefs(), Clock: clk})
 	at := func(msg string, lvl Level) LogLine { l := line(msg, lvl); l.Time = clk.Now(); return l }
 	// Chatwoot: 30 requests, 6 of them rate limited: 20% > 10%.
 	var batch []LogLine
 	for i := range 30 {
-		msg := "chatwoot: fetched 12 open conversations"
+		msg := "chatwoot: fetched 12 open conversations upstream=chatwoot status=200"
 		if i%5 == 0 {
-			msg = "chatwoot: Rate limit reached (429 Retry later)"
+			msg = "chatwoot: Rate limit reached upstream=chatwoot status=429 (Retry later)"
 		}
 		batch = append(batch, at(msg, LevelInfo))
 	}
-	// Publer: one 401 is a breach whatever the volume.
-	batch = append(batch, at("publer-adapter: Publer API answered 401 Unauthorized", LevelError))
+	// Publer: one 401 from Publer's API is a breach whatever the volume.
+	batch = append(batch, at("publer-adapter: POST /posts/schedule upstream=publer status=401 (Unauthorized)", LevelError))
 	w.Ingest(batch)
 	snap := w.Latest()
 	cw := snap.Integration("chatwoot").Breaches
-	if len(cw) != 1 || cw[0].Threshold.Name != "rate limited" || cw[0].Text(clk.Now()) != "rate limited 20% > 10% for 0s" {
+	if len(cw) != 1 || cw[0].Threshold.Name != "rate limited" || cw[0].Text(clk.Now()) != "rate limited 20% (6 of 30) > 10% over 5m, for 0s" {
 		t.Fatalf("chatwoot breaches: %+v", cw)
 	}
 	pb := snap.Integration("publer").Breaches
@@ -364,12 +370,12 @@ func TestThresholdBreachesCarryTheirNumberAndAge(t *testing.T) {
 	}
 	// One error line among one line: too few events for a rate, but the
 	// 401 is counted.
-	if strings.Join(names, "; ") != "auth errors 1 > 0 for 0s" {
+	if strings.Join(names, "; ") != "401/403 from Publer 1 > 0 over 5m, for 0s" {
 		t.Errorf("publer breaches: %q", names)
 	}
 	// Four minutes later the breach is still there, and older.
 	clk.Advance(4 * time.Minute)
-	if b := w.Latest().Integration("chatwoot").Breaches; len(b) != 1 || b[0].Text(clk.Now()) != "rate limited 20% > 10% for 4m" {
+	if b := w.Latest().Integration("chatwoot").Breaches; len(b) != 1 || b[0].Text(clk.Now()) != "rate limited 20% (6 of 30) > 10% over 5m, for 4m" {
 		t.Errorf("after 4m: %+v", b)
 	}
 	// Past the window with no new lines, it clears.

@@ -176,7 +176,7 @@ func TestBreachProposesARollbackOnlyAfterTheGuidesClock(t *testing.T) {
 	}
 	h.r.Suggest("production", snap(15*time.Minute, integrations.FlagTrue))
 	s := h.r.State().Suggestions
-	if len(s) != 1 || s[0].Reason != "Supabase (Idea Pool): error rate 3.2% > 1% for 15m (the guide: roll back if issues persist > 15 min)" {
+	if len(s) != 1 || s[0].Reason != "Supabase (Idea Pool): error rate 3.2% > 1% over 5m, for 15m (the guide: roll back if issues persist > 15 min)" {
 		t.Fatalf("suggestions: %+v", s)
 	}
 	if err := h.r.Dismiss(s[0], h.alice); err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -95,9 +96,10 @@ func (c *Client) Source(ctx context.Context, spec *integrations.SourceSpec) inte
 		body = json.RawMessage(spec.Body)
 	}
 	a, err := c.Call(ctx, spec.Method, spec.Path, body)
-	res := integrations.ProbeResult{Latency: time.Since(start)}
+	res := integrations.ProbeResult{Latency: time.Since(start), AppStatus: http.StatusOK}
 	if err != nil {
-		res.Err = err
+		// The app's own status, when it answered one: a 5xx is its error.
+		res.Err, res.AppStatus = err, httpc.StatusCode(err)
 		return res
 	}
 	res.Warning = integrations.Clip(a.Warning(), integrations.MaxText)
@@ -123,17 +125,29 @@ func (c *Client) Source(ctx context.Context, spec *integrations.SourceSpec) inte
 }
 
 // factsFromWarning reads the app's fallback warning for facts the runbook
-// can explain: the app says why it fell back.
+// can explain: the app says why it fell back. The console's own facts (its
+// migration check, the secrets list) take precedence when it has them.
 func factsFromWarning(w string) map[integrations.DiagnosisCondition]bool {
 	if w == "" {
 		return nil
 	}
 	l := strings.ToLower(w)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(l, w) {
+				return true
+			}
+		}
+		return false
+	}
 	f := map[integrations.DiagnosisCondition]bool{}
-	if strings.Contains(l, "migration") || strings.Contains(l, "table") && strings.Contains(l, "missing") {
+	if has("migration") || has("table") && has("missing", "does not exist") {
 		f[integrations.WhenMigrationMissing] = true
 	}
-	if strings.Contains(l, "credential") {
+	switch {
+	case has("rejected", "invalid api key", "unauthorized", "401"):
+		f[integrations.WhenCredentialsRejected] = true
+	case has("credential", "key") && has("missing", "not set"):
 		f[integrations.WhenCredentialsMissing] = true
 	}
 	return f
