@@ -96,5 +96,9 @@ func (r ProbeResult) Sanitized() ProbeResult {
 // SafeProbe makes p's results safe to show: every text sanitised and
 // bounded where it enters the console's model.
 func SafeProbe(p Probe) Probe {
-	return ProbeFunc(func(ctx context.Context) ProbeResult { return p.Check(ctx).Sanitized() })
+	safe := ProbeFunc(func(ctx context.Context) ProbeResult { return p.Check(ctx).Sanitized() })
+	if paced, ok := p.(Paced); ok {
+		return WithInterval(safe, paced.Interval()) // at the pace its service allows
+	}
+	return safe
 }

@@ -261,17 +261,16 @@ func (c *Client) Probe() integrations.Probe {
 			res.Err = hErr
 			return res
 		case c.o.Token == "":
+			// The console's own variable: the app's secrets are another matter.
 			res.Err = fmt.Errorf("%s is not set (health ok; authentication not checked)", c.o.TokenEnv)
-			res.Facts = map[integrations.DiagnosisCondition]bool{integrations.WhenCredentialsMissing: true}
 			return res
 		case c.o.AccountID == "":
 			res.Err = fmt.Errorf("%s is not set (health ok; conversations not checked)", c.o.AccountEnv)
-			res.Facts = map[integrations.DiagnosisCondition]bool{integrations.WhenCredentialsMissing: true}
 			return res
 		case convErr != nil:
 			res.Err = convErr
 			if errors.As(convErr, new(authError)) {
-				res.Facts = map[integrations.DiagnosisCondition]bool{integrations.WhenCredentialsMissing: true}
+				res.Facts = map[integrations.DiagnosisCondition]bool{integrations.WhenCredentialsRejected: true}
 			}
 			return res
 		}

@@ -265,15 +265,15 @@ func TestProbe(t *testing.T) {
 		mod        func(*Options)
 		wantDetail string
 		wantErr    string
-		wantCreds  bool
+		wantCreds  bool // rejected: Chatwoot answered 401
 	}{
 		{name: "healthy", wantDetail: "health ok, auth ok, 5 open conversations, v3.13.0"},
 		{name: "older version", fake: func(f *fakeChatwoot) { f.noHealth = true },
 			wantDetail: "health ok (/api; no /health), auth ok, 5 open conversations, v3.13.0"},
 		{name: "no token", mod: func(o *Options) { o.Token = "" },
-			wantErr: "CHATWOOT_API_KEY is not set (health ok; authentication not checked)", wantCreds: true},
+			wantErr: "CHATWOOT_API_KEY is not set (health ok; authentication not checked)"},
 		{name: "no account", mod: func(o *Options) { o.AccountID = "" },
-			wantErr: "CHATWOOT_ACCOUNT_ID is not set (health ok; conversations not checked)", wantCreds: true},
+			wantErr: "CHATWOOT_ACCOUNT_ID is not set (health ok; conversations not checked)"},
 		{name: "services failing", fake: func(f *fakeChatwoot) { f.data = "failing" },
 			wantErr: "data_services=failing"},
 		{name: "invalid token", mod: func(o *Options) { o.Token = "cw_tok_revoked_0000000" },
@@ -304,8 +304,11 @@ func TestProbe(t *testing.T) {
 			} else if res.Err == nil || !strings.Contains(res.Err.Error(), tt.wantErr) {
 				t.Fatalf("Err = %v, want %q", res.Err, tt.wantErr)
 			}
-			if got := res.Facts[integrations.WhenCredentialsMissing]; got != tt.wantCreds {
-				t.Errorf("credentials_missing = %v, want %v", got, tt.wantCreds)
+			if res.Facts[integrations.WhenCredentialsMissing] {
+				t.Error("the console's own variables are not the app's credentials")
+			}
+			if got := res.Facts[integrations.WhenCredentialsRejected]; got != tt.wantCreds {
+				t.Errorf("credentials_rejected = %v, want %v", got, tt.wantCreds)
 			}
 			if res.Latency <= 0 {
 				t.Errorf("Latency not measured")

@@ -112,11 +112,15 @@ type Chatwoot struct {
 	AccountEnv string `toml:"account_env"`
 }
 
-// GA4 is checked through the Data API when a property is configured.
+// GA4 is checked through the Data API when a property is configured. The
+// token comes from TokenEnv, else TokenCommand's output, else TokenFile;
+// the command and the file are read again whenever the API answers 401
+// (access tokens last about an hour).
 type GA4 struct {
-	PropertyID string `toml:"property_id"`
-	TokenEnv   string `toml:"token_env"`
-	TokenFile  string `toml:"token_file"`
+	PropertyID   string `toml:"property_id"`
+	TokenEnv     string `toml:"token_env"`
+	TokenFile    string `toml:"token_file"`
+	TokenCommand string `toml:"token_command"`
 }
 
 // IntegrationSettings override the runbook for one integration.
@@ -126,6 +130,30 @@ type IntegrationSettings struct {
 	AutoRollback bool `toml:"auto_rollback"`
 	// Thresholds by name override the runbook's limits ("error rate" = 0.02).
 	Thresholds map[string]float64 `toml:"thresholds"`
+	// ProbeInterval is how often the console checks the integration
+	// itself; empty: the service's own pace (Publer every 2 minutes, GA4
+	// every 5), else watch.probe_interval.
+	ProbeInterval Duration `toml:"probe_interval"`
+}
+
+// Bounds of an integration's probe_interval: more often than every 5
+// seconds spends the services' budgets (shared with the app), less often
+// than hourly leaves the console blind.
+const (
+	MinProbeInterval = 5 * time.Second
+	MaxProbeInterval = time.Hour
+)
+
+// ProbeIntervals are the probe intervals the configuration sets, by
+// integration.
+func (c *Config) ProbeIntervals() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for id, set := range c.Integrations {
+		if d := set.ProbeInterval.Duration; d > 0 {
+			out[id] = d
+		}
+	}
+	return out
 }
 
 // The variables the dev Publer workspace's key and ID are read from (README,
@@ -304,6 +332,11 @@ func (c *Config) checkBounds(bad func(key, format string, args ...any) error) er
 			}
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(c.Integrations)) {
+		if d := c.Integrations[id].ProbeInterval.Duration; d != 0 && (d < MinProbeInterval || d > MaxProbeInterval) {
+			return bad("integration."+id+".probe_interval", "%s is out of range: between %s and %s", d, MinProbeInterval, MaxProbeInterval)
+		}
+	}
 	return nil
 }
 
@@ -417,6 +450,7 @@ func (c *Config) ServicesFor(e *Environment) Services {
 	pick(&s.GA4.PropertyID, o.GA4.PropertyID)
 	pick(&s.GA4.TokenEnv, o.GA4.TokenEnv)
 	pick(&s.GA4.TokenFile, o.GA4.TokenFile)
+	pick(&s.GA4.TokenCommand, o.GA4.TokenCommand)
 	return s
 }
 

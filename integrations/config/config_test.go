@@ -34,6 +34,7 @@ url = "https://hotdash-app-dev.fly.dev"
 [integration.publer]
 auto_rollback = true
 thresholds = { "jobs failing" = 0.02 }
+probe_interval = "5m"
 `
 
 func TestParseGoodConfig(t *testing.T) {
@@ -60,6 +61,9 @@ func TestParseGoodConfig(t *testing.T) {
 	if it := c.Integrations["publer"]; !it.AutoRollback || it.Thresholds["jobs failing"] != 0.02 {
 		t.Errorf("integration settings: %+v", it)
 	}
+	if p := c.ProbeIntervals(); len(p) != 1 || p["publer"] != 5*time.Minute {
+		t.Errorf("probe intervals: %v", p)
+	}
 }
 
 func TestMalformedConfigNamesFileLineAndKey(t *testing.T) {
@@ -79,6 +83,10 @@ func TestMalformedConfigNamesFileLineAndKey(t *testing.T) {
 		{"bad apply", "platform = \"flyctl\"\n[fly]\napply = \"yolo\"\n", `c.toml:3: fly.apply: "yolo"`},
 		{"restart cannot apply staged secrets", "platform = \"flyctl\"\n[fly]\napply = \"restart\"\n",
 			`c.toml:3: fly.apply: "restart" is refused: a restart sends no secrets version and makes no release, so staged secrets never reach the machines`},
+		{"probe too often", "platform = \"sim\"\n[integration.publer]\nprobe_interval = \"1s\"\n",
+			"c.toml:3: integration.publer.probe_interval: 1s is out of range: between 5s and 1h0m0s"},
+		{"probe too rarely", "platform = \"sim\"\n[integration.ga4]\nprobe_interval = \"2h\"\n",
+			"c.toml:3: integration.ga4.probe_interval: 2h0m0s is out of range: between 5s and 1h0m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,12 +5,15 @@
 package connect
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
@@ -19,6 +22,7 @@ import (
 	"github.com/hotdash/hotdash-console/integrations/fly"
 	"github.com/hotdash/hotdash-console/integrations/ga4"
 	"github.com/hotdash/hotdash-console/integrations/hotdash"
+	"github.com/hotdash/hotdash-console/integrations/httpc"
 	"github.com/hotdash/hotdash-console/integrations/publer"
 	"github.com/hotdash/hotdash-console/integrations/sim"
 	"github.com/hotdash/hotdash-console/integrations/supabase"
@@ -211,9 +215,9 @@ func (s *Stack) Prepare(ctx context.Context) error {
 		probes := e.Probes
 		e.Watcher = integrations.NewWatcher(integrations.WatcherOptions{
 			Env: e.Config.Name, App: e.App, Demo: s.Sim != nil,
-			Platform: s.Platform, Defs: o.Defs, Probes: probes,
+			Platform: s.Platform, Defs: o.Defs, Probes: probes, Migrations: e.Migrations,
 			Clock: o.Clock, Book: s.Book, Masker: s.Masker,
-			ProbeInterval: w.ProbeInterval.Duration, SecretsInterval: w.SecretsInterval.Duration,
+			ProbeInterval: w.ProbeInterval.Duration, ProbeIntervals: s.Config.ProbeIntervals(), SecretsInterval: w.SecretsInterval.Duration,
 			MachinesInterval: w.MachinesInterval.Duration, CallTimeout: w.CallTimeout.Duration,
 			RingSize: w.LogBuffer,
 		})
@@ -255,8 +259,12 @@ func (s *Stack) probes(e *Env, o Options) map[string]integrations.Probe {
 				}).Probe()
 			}
 		}
-		if d.ID == "ga4" && svc.GA4.PropertyID != "" && p != nil {
-			p = both(p, ga4Probe(svc.GA4, o.Getenv, timeout))
+		if d.ID == "ga4" && p != nil {
+			if svc.GA4.PropertyID != "" {
+				p = both(p, ga4Probe(svc.GA4, o.Getenv, timeout))
+			}
+			// The app's traffic report spends the same property quota.
+			p = integrations.WithInterval(p, ga4.ProbeInterval)
 		}
 		if p != nil {
 			out[d.ID] = integrations.SafeProbe(p)
@@ -266,18 +274,56 @@ func (s *Stack) probes(e *Env, o Options) map[string]integrations.Probe {
 }
 
 // ga4Probe checks the GA4 Data API with the token from its variable or,
-// when that is empty, from its token file. A token file that cannot be
-// read is what the probe reports.
+// when that is empty, from its token command or token file, read again
+// whenever the API answers 401. A token source that cannot be read is
+// what the probe reports.
 func ga4Probe(g config.GA4, getenv func(string) string, timeout time.Duration) integrations.Probe {
-	token := getenv(g.TokenEnv)
-	if token == "" && g.TokenFile != "" {
-		t, err := config.ReadToken(g.TokenFile)
-		if err != nil {
-			return failing("GA4 " + err.Error())
-		}
-		token = t
+	o := ga4.Options{PropertyID: g.PropertyID, Token: getenv(g.TokenEnv), TokenEnv: g.TokenEnv, Timeout: timeout}
+	switch {
+	case o.Token != "":
+	case g.TokenCommand != "":
+		o.Source = func(ctx context.Context) (string, error) { return commandToken(ctx, g.TokenCommand, timeout) }
+	case g.TokenFile != "":
+		o.Source = func(context.Context) (string, error) { return config.ReadToken(g.TokenFile) }
 	}
-	return ga4.New(ga4.Options{PropertyID: g.PropertyID, Token: token, TokenEnv: g.TokenEnv, Timeout: timeout}).Probe()
+	return ga4.New(o).Probe()
+}
+
+// commandToken runs a token command (`gcloud auth print-access-token`) in
+// its own process group, stopped with everything it started after
+// timeout, and returns the last line it printed on stdout.
+func commandToken(ctx context.Context, command string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	var out, errOut limited
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		why := integrations.Sanitize(bytes.TrimSpace(errOut.Bytes()))
+		if ctx.Err() != nil {
+			why = "timed out after " + timeout.String()
+		}
+		return "", fmt.Errorf("token_command %q failed: %v: %s", command, err, httpc.Clip(why, 200))
+	}
+	lines := strings.Fields(out.String())
+	if len(lines) == 0 {
+		return "", fmt.Errorf("token_command %q printed no token", command)
+	}
+	return lines[len(lines)-1], nil
+}
+
+// limited keeps the first 64 KiB written to it: a token is short, and a
+// command that prints without end is not read without end.
+type limited struct{ bytes.Buffer }
+
+func (l *limited) Write(p []byte) (int, error) {
+	if room := 64<<10 - l.Len(); room > 0 {
+		l.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
 }
 
 // failing is a probe that always reports the same problem: a service the

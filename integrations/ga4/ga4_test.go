@@ -270,8 +270,8 @@ func TestErrors(t *testing.T) {
 			if res.Problem() != tt.want {
 				t.Errorf("probe Err = %q", res.Problem())
 			}
-			if got := res.Facts[integrations.WhenCredentialsMissing]; got != tt.wantCreds {
-				t.Errorf("credentials_missing = %v, want %v", got, tt.wantCreds)
+			if got := res.Facts[integrations.WhenCredentialsRejected]; got != tt.wantCreds {
+				t.Errorf("credentials_rejected = %v, want %v", got, tt.wantCreds)
 			}
 			if res.Detail != "" {
 				t.Errorf("Detail = %q on failure", res.Detail)
@@ -296,8 +296,8 @@ func TestProbe(t *testing.T) {
 	if res.Source != integrations.SourceUnknown || res.Answer != "" {
 		t.Errorf("Source %v Answer %q: the Data API does not say which source the app uses", res.Source, res.Answer)
 	}
-	if res.Facts[integrations.WhenCredentialsMissing] {
-		t.Errorf("credentials_missing set on success")
+	if res.Facts[integrations.WhenCredentialsRejected] {
+		t.Errorf("credentials_rejected set on success")
 	}
 	if res.Latency <= 0 {
 		t.Errorf("Latency not measured")
@@ -320,6 +320,68 @@ func TestProbeHonoursContext(t *testing.T) {
 	defer cancel()
 	res := probe.Check(ctx)
 	testkit.TimedOut(t, res.Problem(), "POST /properties/123456789:runReport: ", 200*time.Millisecond)
+}
+
+// An access token lasts about an hour: a token from a file or a command
+// is read again when the API answers 401, and the report asked once more.
+func TestExpiredTokenIsReadAgainFromItsSource(t *testing.T) {
+	tests := []struct {
+		name      string
+		tokens    []string // what the source gives, read after read
+		wantErr   string
+		wantReads int
+		wantCalls int
+	}{
+		{name: "refreshed", tokens: []string{"ya29.expired_expired_expired", testToken + "\n"}, wantReads: 2, wantCalls: 2},
+		{name: "fresh from the start", tokens: []string{testToken}, wantReads: 1, wantCalls: 1},
+		{name: "still the old token", tokens: []string{"ya29.expired_expired_expired", "ya29.expired_expired_expired"},
+			wantErr:   "GA4 Data API: UNAUTHENTICATED: " + msgUnauthenticated + " (the token was read again and is still refused: check its source (token_file or token_command))",
+			wantReads: 2, wantCalls: 1},
+		{name: "source fails", tokens: nil, wantErr: "GA4 token: gcloud: not logged in", wantReads: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeGA4{rows: []int64{5}}
+			reads := 0
+			src := func(context.Context) (string, error) {
+				reads++
+				if reads > len(tt.tokens) {
+					return "", errors.New("gcloud: not logged in")
+				}
+				return tt.tokens[reads-1], nil
+			}
+			c := client(f.start(t), func(o *Options) { o.Token, o.Source = "", src })
+			_, _, err := c.RunReport(context.Background())
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
+				t.Fatalf("error = %v, want %q", err, tt.wantErr)
+			}
+			if reads != tt.wantReads || f.count() != tt.wantCalls {
+				t.Errorf("source read %d times, %d requests; want %d and %d", reads, f.count(), tt.wantReads, tt.wantCalls)
+			}
+		})
+	}
+	// Once refreshed, the token is kept until it is refused again.
+	f := &fakeGA4{rows: []int64{5}}
+	reads := 0
+	c := client(f.start(t), func(o *Options) {
+		o.Token, o.Source = "", func(context.Context) (string, error) { reads++; return testToken, nil }
+	})
+	for range 3 {
+		if _, _, err := c.RunReport(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reads != 1 {
+		t.Errorf("a good token was read %d times for 3 reports", reads)
+	}
+}
+
+// The property's quota is shared with the app: the probe runs every 5
+// minutes unless configured otherwise.
+func TestProbeRunsEveryFiveMinutes(t *testing.T) {
+	if got := New(Options{}).Probe().Interval(); got != 5*time.Minute {
+		t.Errorf("Interval = %s, want 5m", got)
+	}
 }
 
 func TestDefaults(t *testing.T) {

@@ -1,10 +1,11 @@
 // Package publer checks the Publer API the HotDash app posts to social
-// media through: that the API key and workspace are accepted, and how a
-// scheduled job is doing.
+// media through: that the API key and workspace are accepted together
+// (GET /accounts), and how a scheduled job is doing.
 //
 // Publer allows 100 requests per 2-minute window per user, shared with the
-// app itself, so the client never retries on its own: a 429 is reported at
-// once, with when the window resets.
+// app itself, so the client never retries on its own (a 429 is reported at
+// once, with when the window resets) and the probe runs every 2 minutes
+// unless configured otherwise.
 package publer
 
 import (
@@ -26,6 +27,10 @@ import (
 
 // DefaultBaseURL is Publer's API root.
 const DefaultBaseURL = "https://app.publer.com/api/v1"
+
+// ProbeInterval is how often the probe runs by default: one request per 2
+// minutes is 1% of the window the key's user shares with the app.
+const ProbeInterval = 2 * time.Minute
 
 // Options configure a Client.
 type Options struct {
@@ -69,22 +74,45 @@ func New(o Options) *Client {
 // Errors that an *Error matches with errors.Is.
 var (
 	ErrUnauthorized = errors.New("unauthorized") // 401: the API key was rejected
-	ErrForbidden    = errors.New("forbidden")    // 403: the workspace is missing or not allowed
+	ErrForbidden    = errors.New("forbidden")    // 403: a scope the key lacks, or a workspace it cannot use
 	ErrRateLimited  = errors.New("rate limited") // 429: the 2-minute budget is spent
 )
 
 // Error is an error answer from Publer, readable by an operator.
 type Error struct {
-	Op       string   // the call: "GET /users/me"
+	Op       string   // the call: "GET /accounts"
 	Status   int      // HTTP status
 	Messages []string // Publer's own words: its "errors" list, or its "error"
 	// Limit, Remaining and Reset are the rate-limit window from the
 	// X-RateLimit-* headers; -1 and the zero time when not sent.
 	Limit, Remaining int
 	Reset            time.Time
-	// Env is the variable the operator should check (the key's on 401,
-	// the workspace's on 403), or "".
+	// Env is the variable the operator should check (the key's on 401 and
+	// on a missing scope, the workspace's on a refused workspace), or "".
 	Env string
+}
+
+// Why a 403 was given, as Publer's answer says it.
+const (
+	MissingScope   = "missing scope"
+	WrongWorkspace = "wrong workspace"
+)
+
+// Forbidden says why a 403 was given: MissingScope when Publer names a
+// scope the key lacks, WrongWorkspace when it names the workspace, "" when
+// it says neither (or the answer was not a 403).
+func (e *Error) Forbidden() string {
+	if e.Status != http.StatusForbidden {
+		return ""
+	}
+	said := strings.ToLower(strings.Join(e.Messages, " "))
+	switch {
+	case strings.Contains(said, "scope"):
+		return MissingScope
+	case strings.Contains(said, "workspace"):
+		return WrongWorkspace
+	}
+	return ""
 }
 
 func (e *Error) Error() string { return integrations.Clip(e.text(), integrations.MaxText) }
@@ -98,7 +126,13 @@ func (e *Error) text() string {
 	case http.StatusUnauthorized:
 		return fmt.Sprintf("Publer rejected the API key (401 %s): check %s", reason, e.Env)
 	case http.StatusForbidden:
-		return fmt.Sprintf("Publer refused the workspace (403 %s): check %s, and that the API key belongs to a member of that workspace", reason, e.Env)
+		switch e.Forbidden() {
+		case MissingScope:
+			return fmt.Sprintf("403 missing scope (%s): give the key in %s the scope in Publer's API settings", reason, e.Env)
+		case WrongWorkspace:
+			return fmt.Sprintf("403 wrong workspace (%s): check %s, and that the API key belongs to a member of that workspace", reason, e.Env)
+		}
+		return fmt.Sprintf("%s: 403 forbidden (%s): check %s and the key's scopes", e.Op, reason, e.Env)
 	case http.StatusTooManyRequests:
 		var window []string
 		if e.Limit >= 0 && e.Remaining >= 0 {
@@ -199,10 +233,10 @@ func (c *Client) errorFrom(op string, resp *resty.Response) *Error {
 	if n, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 64); err == nil && n > 0 {
 		e.Reset = time.Unix(n, 0)
 	}
-	switch e.Status {
-	case http.StatusUnauthorized:
+	switch {
+	case e.Status == http.StatusUnauthorized, e.Forbidden() == MissingScope:
 		e.Env = c.o.KeyEnv
-	case http.StatusForbidden:
+	case e.Status == http.StatusForbidden:
 		e.Env = c.o.WorkspaceEnv
 	}
 	return e
@@ -211,24 +245,19 @@ func (c *Client) errorFrom(op string, resp *resty.Response) *Error {
 // redact hides the API key should an answer ever echo it.
 func (c *Client) redact(s string) string { return httpc.Redact(s, c.o.APIKey) }
 
-// Me reads GET /users/me, the cheap authentication check, and returns the
-// user's name (their email when the name is empty).
-func (c *Client) Me(ctx context.Context) (name string, err error) {
-	resp, err := c.get(ctx, "/users/me")
+// Accounts reads GET /accounts: the social accounts of the workspace. It
+// needs the key and the workspace to work together, which makes it the
+// check of both; it returns how many accounts the workspace has.
+func (c *Client) Accounts(ctx context.Context) (int, error) {
+	resp, err := c.get(ctx, "/accounts")
 	if err != nil {
-		return "", err
+		return 0, err
 	}
-	var me struct {
-		Name  string `json:"name"`
-		Email string `json:"email"`
+	var accounts []json.RawMessage
+	if err := json.Unmarshal(resp.Body(), &accounts); err != nil || accounts == nil {
+		return 0, fmt.Errorf("GET /accounts: malformed answer: %s", c.redact(httpc.Snippet(resp.Body())))
 	}
-	if err := json.Unmarshal(resp.Body(), &me); err != nil {
-		return "", fmt.Errorf("GET /users/me: malformed answer: %s", c.redact(httpc.Snippet(resp.Body())))
-	}
-	if me.Name == "" {
-		return me.Email, nil
-	}
-	return me.Name, nil
+	return len(accounts), nil
 }
 
 // JobState is where a scheduled job stands.
@@ -333,23 +362,25 @@ func readFailures(raw json.RawMessage) (map[string]any, bool) {
 	return nil, false
 }
 
-// Probe checks that Publer accepts the API key and workspace (GET
-// /users/me). It says nothing of which source the app uses: that is the
-// app's job ID.
-func (c *Client) Probe() integrations.Probe {
-	return integrations.ProbeFunc(func(ctx context.Context) (res integrations.ProbeResult) {
+// Probe checks that Publer accepts the API key with the workspace (GET
+// /accounts), every ProbeInterval by default. It says nothing of which
+// source the app uses: that is the app's job ID. A 401 is a rejected key;
+// a 403 says whether a scope is missing or the workspace is refused.
+func (c *Client) Probe() integrations.Paced {
+	return integrations.WithInterval(integrations.ProbeFunc(func(ctx context.Context) (res integrations.ProbeResult) {
 		start := time.Now()
 		defer func() { res.Latency = time.Since(start) }()
-		if _, err := c.Me(ctx); err != nil {
+		n, err := c.Accounts(ctx)
+		if err != nil {
 			res.Err = err
-			if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) {
-				res.Facts = map[integrations.DiagnosisCondition]bool{integrations.WhenCredentialsMissing: true}
+			if errors.Is(err, ErrUnauthorized) {
+				res.Facts = map[integrations.DiagnosisCondition]bool{integrations.WhenCredentialsRejected: true}
 			}
 			return res
 		}
-		res.Detail = "auth ok (workspace " + abbrev(c.o.WorkspaceID) + ")"
+		res.Detail = fmt.Sprintf("key and workspace ok (%s, %d accounts)", abbrev(c.o.WorkspaceID), n)
 		return res
-	})
+	}), ProbeInterval)
 }
 
 // abbrev is the first four characters of an identifier and an ellipsis.

@@ -30,7 +30,8 @@ type fakePubler struct {
 	remaining int       // requests left in the window
 	reset     time.Time // when the window resets
 	noHeaders bool      // 429 without the X-RateLimit headers
-	me        string    // replaces the /users/me answer when set
+	accounts  string    // replaces the /accounts answer when set
+	noScope   bool      // the key lacks the accounts scope
 	job       string    // the /job_status answer
 	jobCode   int       // replaces its status when set
 	errorBody string    // replaces a 401 body when set
@@ -88,24 +89,30 @@ func (f *fakePubler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// missing one.
 		testkit.WriteJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"Workspace not found"}})
 		return
+	case f.noScope && r.URL.Path == "/api/v1/accounts":
+		testkit.WriteJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"Missing required scope: accounts"}})
+		return
 	}
 	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/users/me":
-		if f.me != "" {
-			fmt.Fprint(w, f.me)
-			return
-		}
-		testkit.WriteJSON(w, http.StatusOK, map[string]string{"id": "5f1b2c", "name": "HotDash Ops", "email": "ops@hotdash.example"})
 	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/workspaces":
 		testkit.WriteJSON(w, http.StatusOK, []map[string]string{{"id": testWorkspace, "name": "HotDash"}})
 	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/accounts":
-		testkit.WriteJSON(w, http.StatusOK, []map[string]string{{"id": "a1", "provider": "twitter", "name": "HotDash", "type": "profile"}})
+		if f.accounts != "" {
+			fmt.Fprint(w, f.accounts)
+			return
+		}
+		testkit.WriteJSON(w, http.StatusOK, []map[string]string{
+			{"id": "a1", "provider": "twitter", "name": "HotDash", "type": "profile"},
+			{"id": "a2", "provider": "facebook", "name": "HotDash", "type": "page"},
+		})
 	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/job_status/"+testJob:
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		if f.jobCode != 0 {
 			w.WriteHeader(f.jobCode)
 		}
 		fmt.Fprint(w, f.job)
+	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/job_status/forbidden":
+		testkit.WriteJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"Forbidden"}})
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/job_status/"):
 		testkit.WriteJSON(w, http.StatusNotFound, map[string]any{"errors": []string{"Job not found"}})
 	default:
@@ -136,11 +143,11 @@ func client(url string, mod func(*Options)) *Client {
 func TestHeaders(t *testing.T) {
 	f := newFake()
 	c := client(f.start(t), func(o *Options) { o.APIKey = " " + testKey + "\n" })
-	if _, err := c.Me(context.Background()); err != nil {
+	if _, err := c.Accounts(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	r := f.seen[0]
-	if r.Method != http.MethodGet || r.URL.Path != "/api/v1/users/me" {
+	if r.Method != http.MethodGet || r.URL.Path != "/api/v1/accounts" {
 		t.Errorf("request %s %s", r.Method, r.URL.Path)
 	}
 	if got := r.Header.Get("Authorization"); got != "Bearer-API "+testKey {
@@ -151,24 +158,24 @@ func TestHeaders(t *testing.T) {
 	}
 }
 
-func TestMe(t *testing.T) {
+func TestAccounts(t *testing.T) {
 	tests := []struct {
 		name     string
-		me       string
-		want     string
+		accounts string
+		want     int
 		wantErr  string
-		wantCode int
 	}{
-		{name: "name", want: "HotDash Ops"},
-		{name: "no name", me: `{"id":"5f1b2c","email":"ops@hotdash.example"}`, want: "ops@hotdash.example"},
-		{name: "not JSON", me: "<html>login</html>", wantErr: "GET /users/me: malformed answer: <html>login</html>"},
-		{name: "a list", me: `[]`, wantErr: "GET /users/me: malformed answer: []"},
+		{name: "two accounts", want: 2},
+		{name: "none yet", accounts: `[]`, want: 0},
+		{name: "not JSON", accounts: "<html>login</html>", wantErr: "GET /accounts: malformed answer: <html>login</html>"},
+		{name: "an object", accounts: `{"id":"a1"}`, wantErr: `GET /accounts: malformed answer: {"id":"a1"}`},
+		{name: "null", accounts: `null`, wantErr: "GET /accounts: malformed answer: null"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake()
-			f.me = tt.me
-			got, err := client(f.start(t), nil).Me(context.Background())
+			f.accounts = tt.accounts
+			got, err := client(f.start(t), nil).Accounts(context.Background())
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -176,7 +183,7 @@ func TestMe(t *testing.T) {
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Errorf("Me = %q, %v; want %q", got, err, tt.want)
+				t.Errorf("Accounts = %d, %v; want %d", got, err, tt.want)
 			}
 		})
 	}
@@ -229,15 +236,30 @@ func TestErrors(t *testing.T) {
 		{
 			name:  "unknown workspace",
 			mod:   func(o *Options) { o.WorkspaceID = "000000000000" },
-			want:  "Publer refused the workspace (403 Workspace not found): check PUBLER_WORKSPACE_ID, and that the API key belongs to a member of that workspace",
+			want:  "403 wrong workspace (Workspace not found): check PUBLER_WORKSPACE_ID, and that the API key belongs to a member of that workspace",
 			is:    ErrForbidden,
 			isNot: []error{ErrUnauthorized, ErrRateLimited},
 			calls: 1, wantEnv: "PUBLER_WORKSPACE_ID",
 		},
 		{
+			name:  "missing scope",
+			fake:  func(f *fakePubler) { f.noScope = true },
+			want:  "403 missing scope (Missing required scope: accounts): give the key in PUBLER_API_KEY the scope in Publer's API settings",
+			is:    ErrForbidden,
+			isNot: []error{ErrUnauthorized, ErrRateLimited},
+			calls: 1, wantEnv: "PUBLER_API_KEY",
+		},
+		{
+			name:  "403 saying neither",
+			call:  func(c *Client) error { _, err := c.JobStatus(context.Background(), "forbidden"); return err },
+			want:  "GET /job_status/forbidden: 403 forbidden (Forbidden): check PUBLER_WORKSPACE_ID and the key's scopes",
+			is:    ErrForbidden,
+			calls: 1, wantEnv: "PUBLER_WORKSPACE_ID",
+		},
+		{
 			name:  "rate limited",
 			fake:  func(f *fakePubler) { f.remaining = 0 },
-			want:  "GET /users/me: rate limited: 0 of 100 left, resets at " + reset,
+			want:  "GET /accounts: rate limited: 0 of 100 left, resets at " + reset,
 			is:    ErrRateLimited,
 			isNot: []error{ErrUnauthorized, ErrForbidden},
 			calls: 1,
@@ -245,7 +267,7 @@ func TestErrors(t *testing.T) {
 		{
 			name:  "rate limited without headers",
 			fake:  func(f *fakePubler) { f.remaining, f.noHeaders = 0, true },
-			want:  "GET /users/me: rate limited: Rate limit exceeded. Retry later. (Publer allows 100 requests per 2 minutes)",
+			want:  "GET /accounts: rate limited: Rate limit exceeded. Retry later. (Publer allows 100 requests per 2 minutes)",
 			is:    ErrRateLimited,
 			calls: 1,
 		},
@@ -309,7 +331,7 @@ func TestErrors(t *testing.T) {
 			c := client(f.start(t), tt.mod)
 			call := tt.call
 			if call == nil {
-				call = func(c *Client) error { _, err := c.Me(context.Background()); return err }
+				call = func(c *Client) error { _, err := c.Accounts(context.Background()); return err }
 			}
 			err := call(c)
 			if err == nil || err.Error() != tt.want {
@@ -343,12 +365,12 @@ func TestErrors(t *testing.T) {
 func TestMissingWorkspaceHeader(t *testing.T) {
 	f := newFake()
 	c := client(f.start(t), nil)
-	resp, err := c.http.R().SetHeader("Authorization", "Bearer-API "+testKey).Get("/users/me")
+	resp, err := c.http.R().SetHeader("Authorization", "Bearer-API "+testKey).Get("/accounts")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := c.errorFrom("GET /users/me", resp)
-	want := "Publer refused the workspace (403 Workspace not selected): check PUBLER_WORKSPACE_ID, and that the API key belongs to a member of that workspace"
+	e := c.errorFrom("GET /accounts", resp)
+	want := "403 wrong workspace (Workspace not selected): check PUBLER_WORKSPACE_ID, and that the API key belongs to a member of that workspace"
 	if e.Error() != want || !errors.Is(e, ErrForbidden) {
 		t.Errorf("error = %q, want %q", e, want)
 	}
@@ -360,11 +382,11 @@ func TestRateLimitWindow(t *testing.T) {
 	c := client(f.start(t), nil)
 	ctx := context.Background()
 	for i := range 2 {
-		if _, err := c.Me(ctx); err != nil {
+		if _, err := c.Accounts(ctx); err != nil {
 			t.Fatalf("call %d: %v", i+1, err)
 		}
 	}
-	_, err := c.Me(ctx)
+	_, err := c.Accounts(ctx)
 	var pe *Error
 	if !errors.As(err, &pe) || pe.Status != http.StatusTooManyRequests {
 		t.Fatalf("third call: %v, want a 429", err)
@@ -463,15 +485,18 @@ func TestProbe(t *testing.T) {
 		down       bool
 		wantDetail string
 		wantErr    string
-		wantCreds  bool
-		wantCalls  int
+		// wantRejected: the key was turned away (401), not missing.
+		wantRejected bool
+		wantCalls    int
 	}{
-		{name: "ok", wantDetail: "auth ok (workspace 5f1b…)", wantCalls: 1},
-		{name: "short workspace", mod: func(o *Options) { o.WorkspaceID = "ab" }, wantErr: "403", wantCreds: true, wantCalls: 1},
+		{name: "ok", wantDetail: "key and workspace ok (5f1b…, 2 accounts)", wantCalls: 1},
+		{name: "short workspace", mod: func(o *Options) { o.WorkspaceID = "ab" }, wantErr: "403 wrong workspace", wantCalls: 1},
 		{name: "bad key", mod: func(o *Options) { o.APIKey = "pub_wrong_wrong_wrong_wrong" },
-			wantErr: "Publer rejected the API key (401 Unauthorized): check PUBLER_API_KEY", wantCreds: true, wantCalls: 1},
+			wantErr: "Publer rejected the API key (401 Unauthorized): check PUBLER_API_KEY", wantRejected: true, wantCalls: 1},
 		{name: "unknown workspace", mod: func(o *Options) { o.WorkspaceID = "000000000000" },
-			wantErr: "check PUBLER_WORKSPACE_ID", wantCreds: true, wantCalls: 1},
+			wantErr: "403 wrong workspace (Workspace not found): check PUBLER_WORKSPACE_ID", wantCalls: 1},
+		{name: "key without the accounts scope", fake: func(f *fakePubler) { f.noScope = true },
+			wantErr: "403 missing scope (Missing required scope: accounts)", wantCalls: 1},
 		{name: "rate limited", fake: func(f *fakePubler) { f.remaining = 0 }, wantErr: "rate limited: 0 of 100 left", wantCalls: 1},
 		{name: "no key", mod: func(o *Options) { o.APIKey = "" }, wantErr: "PUBLER_API_KEY is not set"},
 		{name: "no workspace", mod: func(o *Options) { o.WorkspaceID = "" }, wantErr: "PUBLER_WORKSPACE_ID is not set"},
@@ -481,8 +506,8 @@ func TestProbe(t *testing.T) {
 			wantErr: "PUBLER_DEV_WORKSPACE_ID is not set"},
 		{name: "key echoed back", fake: func(f *fakePubler) { f.errorBody = `{"errors":["Unknown key pub_wrong_wrong_wrong_wrong"]}` },
 			mod:     func(o *Options) { o.APIKey = "pub_wrong_wrong_wrong_wrong" },
-			wantErr: "Publer rejected the API key (401 Unknown key " + integrations.Mask + "): check PUBLER_API_KEY", wantCreds: true, wantCalls: 1},
-		{name: "unreachable", down: true, wantErr: "GET /users/me: connection refused"},
+			wantErr: "Publer rejected the API key (401 Unknown key " + integrations.Mask + "): check PUBLER_API_KEY", wantRejected: true, wantCalls: 1},
+		{name: "unreachable", down: true, wantErr: "GET /accounts: connection refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -514,8 +539,11 @@ func TestProbe(t *testing.T) {
 			if res.Source != integrations.SourceUnknown {
 				t.Errorf("Source = %v: the auth check does not say which source the app uses", res.Source)
 			}
-			if got := res.Facts[integrations.WhenCredentialsMissing]; got != tt.wantCreds {
-				t.Errorf("credentials_missing = %v, want %v", got, tt.wantCreds)
+			if got := res.Facts[integrations.WhenCredentialsRejected]; got != tt.wantRejected {
+				t.Errorf("credentials_rejected = %v, want %v", got, tt.wantRejected)
+			}
+			if res.Facts[integrations.WhenCredentialsMissing] {
+				t.Error("the console's probe never says the app's credentials are missing")
 			}
 			if got := f.count(); got != tt.wantCalls {
 				t.Errorf("requests = %d, want %d", got, tt.wantCalls)
@@ -540,9 +568,17 @@ func TestProbeHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	res := probe.Check(ctx)
-	testkit.TimedOut(t, res.Problem(), "GET /users/me: ", 200*time.Millisecond)
+	testkit.TimedOut(t, res.Problem(), "GET /accounts: ", 200*time.Millisecond)
 	if res.Latency <= 0 {
 		t.Errorf("Latency not measured")
+	}
+}
+
+// The probe spends one request of the 100 per 2 minutes that the key's
+// user shares with the app: every 2 minutes unless configured otherwise.
+func TestProbeRunsEveryTwoMinutes(t *testing.T) {
+	if got := New(Options{}).Probe().Interval(); got != 2*time.Minute {
+		t.Errorf("Interval = %s, want 2m", got)
 	}
 }
 
