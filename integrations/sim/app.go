@@ -93,7 +93,7 @@ func (e *Env) postLocked(a *app, m *machine, at time.Time, text string) (jobID, 
 	a.jobSeq++
 	live := integrations.IsTrue(m.env[FlagPubler]) && m.env["PUBLER_API_KEY"] != "" && m.env["PUBLER_WORKSPACE_ID"] != ""
 	if live && (e.faults.Publer401 || e.faults.CredentialsRevoked || e.publerWorkspaceLocked(m.env["PUBLER_API_KEY"], m.env["PUBLER_WORKSPACE_ID"]) == "") {
-		e.logAtLocked(a, m, at, "[error]publer-adapter: Publer API answered 401 Unauthorized (check PUBLER_API_KEY); falling back to mock adapter")
+		e.logAtLocked(a, m, at, "[error]publer-adapter: POST /posts/schedule upstream=publer status=401 (Unauthorized: check PUBLER_API_KEY); falling back to mock adapter")
 		live = false
 		warning = "Publer API 401 Unauthorized: mock job"
 	}
@@ -113,7 +113,7 @@ func (e *Env) postLocked(a *app, m *machine, at time.Time, text string) (jobID, 
 	if len(ws) > 4 {
 		ws = ws[:4] + "…"
 	}
-	e.logAtLocked(a, m, at, fmt.Sprintf("publer-adapter: job %s scheduled in workspace %s", jobID, ws))
+	e.logAtLocked(a, m, at, fmt.Sprintf("publer-adapter: POST /posts/schedule upstream=publer status=202 job=%s outcome=scheduled workspace=%s", jobID, ws))
 	return jobID, ""
 }
 
@@ -137,10 +137,11 @@ func (e *Env) progressJobsLocked(a *app, now time.Time) {
 		age := now.Sub(j.created)
 		if j.real && !j.logged && age >= e.o.JobTime {
 			j.logged = true
+			took := int(age.Seconds())
 			if j.fail != "" {
-				e.logAtLocked(a, nil, now, fmt.Sprintf("[error]publer: job %s failed: %s", id, j.fail))
+				e.logAtLocked(a, nil, now, fmt.Sprintf("[error]publer: job %s failed (%s) job=%s outcome=failed took=%ds", id, j.fail, id, took))
 			} else {
-				e.logAtLocked(a, nil, now, fmt.Sprintf("publer: job %s complete after %ds", id, int(age.Seconds())))
+				e.logAtLocked(a, nil, now, fmt.Sprintf("publer: job %s complete job=%s outcome=complete took=%ds", id, id, took))
 			}
 		}
 		if age > 10*time.Minute {
@@ -246,7 +247,7 @@ func (e *Env) appHandler(appName string) http.Handler {
 				return
 			}
 			st, failures := e.jobStatusLocked(j)
-			e.logLocked(a, m, "publer: GET /api/social/status/"+id+" 200 status="+st)
+			e.logLocked(a, m, "publer: GET /api/social/status/"+id+" 200 job_status="+st)
 			writeJSON(w, http.StatusOK, map[string]any{"ok": true, "status": map[string]any{"status": st, "payload": map[string]any{"failures": failures}}})
 		})
 	}, true))
@@ -361,40 +362,54 @@ func (e *Env) supabaseHandler() http.Handler {
 	return mux
 }
 
-// publerHandler is Publer's API: authentication checks and job status.
+// publerHandler is Publer's API: the key and workspace checks, the
+// accounts of the workspace, and job status. A rejected key is 401; a
+// missing or foreign workspace, or a key without the scope a call needs,
+// is 403 with Publer's reason in "errors".
 func (e *Env) publerHandler() http.Handler {
 	mux := http.NewServeMux()
-	// auth answers a request that opens no workspace, and returns the
-	// name of the one it opens.
-	auth := func(w http.ResponseWriter, r *http.Request) (string, bool) {
+	// auth answers a request that cannot go on (401 for a key Publer does
+	// not know, 403 for a workspace the key cannot use or a scope it
+	// lacks), and returns the name of the workspace it opens.
+	auth := func(w http.ResponseWriter, r *http.Request, scope string) (string, bool) {
 		ws := r.Header.Get("Publer-Workspace-Id")
-		if ws == "" {
-			writeJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"Workspace not selected"}})
-			return "", false
-		}
 		key, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer-API ")
 		e.mu.Lock()
 		name := e.publerWorkspaceLocked(key, ws)
-		bad := e.faults.Publer401 || e.faults.CredentialsRevoked
+		known := key == e.publerKey || key == e.publerDevKey
+		bad, noScope := e.faults.Publer401 || e.faults.CredentialsRevoked, e.faults.PublerScope
 		e.mu.Unlock()
-		if bad || !bearer || name == "" {
+		switch {
+		case ws == "":
+			writeJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"Workspace not selected"}})
+		case bad || !bearer || !known:
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []string{"Unauthorized"}})
-			return "", false
+		case name == "":
+			writeJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"You don't have access to this workspace"}})
+		case noScope && scope != "":
+			writeJSON(w, http.StatusForbidden, map[string]any{"errors": []string{"Missing required scope: " + scope}})
+		default:
+			return name, true
 		}
-		return name, true
+		return "", false
 	}
 	mux.HandleFunc("GET /api/v1/users/me", e.faulty(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := auth(w, r); ok {
+		if _, ok := auth(w, r, "users"); ok {
 			writeJSON(w, http.StatusOK, map[string]any{"id": "5f1b2c", "name": "HotDash Ops", "email": "ops@hotdash.example"})
 		}
 	}, false))
 	mux.HandleFunc("GET /api/v1/workspaces", e.faulty(func(w http.ResponseWriter, r *http.Request) {
-		if name, ok := auth(w, r); ok {
+		if name, ok := auth(w, r, "workspaces"); ok {
 			writeJSON(w, http.StatusOK, []map[string]any{{"id": r.Header.Get("Publer-Workspace-Id"), "name": name}})
 		}
 	}, false))
+	mux.HandleFunc("GET /api/v1/accounts", e.faulty(func(w http.ResponseWriter, r *http.Request) {
+		if name, ok := auth(w, r, "accounts"); ok {
+			writeJSON(w, http.StatusOK, []map[string]any{{"id": "63f1c2a4b5d6e7f8091a2b3c", "provider": "twitter", "name": name + " (test account)", "type": "profile"}})
+		}
+	}, false))
 	mux.HandleFunc("GET /api/v1/job_status/{id}", e.faulty(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := auth(w, r); !ok {
+		if _, ok := auth(w, r, ""); !ok {
 			return
 		}
 		e.mu.Lock()

@@ -26,6 +26,9 @@ type Faults struct {
 	ChatwootRateLimit float64
 	// Publer401 makes Publer reject the API key.
 	Publer401 bool
+	// PublerScope takes the scopes the console's checks need away from
+	// the key: Publer answers them 403 "Missing required scope".
+	PublerScope bool
 	// CredentialsRevoked makes Supabase and Publer reject the app's keys,
 	// as if a credential were revoked: the "temporarily break one
 	// integration" of the guide's success criteria.
@@ -70,6 +73,9 @@ var switches = []struct {
 	{"publer-401", "Publer rejects the API key (401)",
 		func(e *Env) bool { return e.faults.Publer401 },
 		func(e *Env, on bool) { e.faults.Publer401 = on }},
+	{"publer-scope", "Publer key without the accounts scope (403)",
+		func(e *Env) bool { return e.faults.PublerScope },
+		func(e *Env, on bool) { e.faults.PublerScope = on }},
 	{"revoked", "credentials revoked (Supabase and Publer answer 401)",
 		func(e *Env) bool { return e.faults.CredentialsRevoked },
 		func(e *Env, on bool) { e.faults.CredentialsRevoked = on }},

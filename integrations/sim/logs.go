@@ -27,6 +27,9 @@ func (e *Env) logAtLocked(a *app, m *machine, at time.Time, msg string) {
 	}
 	line := integrations.LogLine{Time: at.UTC(), Level: level, Instance: m.id, Region: m.region, Message: integrations.Sanitize([]byte(msg))}
 	a.history.Push(line)
+	if e.capture != nil {
+		*e.capture = append(*e.capture, line)
+	}
 	for ch := range a.streams {
 		select {
 		case ch <- line:
@@ -98,16 +101,56 @@ func (e *Env) traffic(ctx context.Context, appName string) {
 		for ; owed >= 1; owed-- {
 			e.activityLocked(a, now)
 		}
-		if time.Since(lastBeat) > 20*time.Second {
+		if time.Since(lastBeat) > heartbeat {
 			lastBeat = time.Now()
-			for _, m := range a.machines {
-				if m.state == "started" {
-					e.logLocked(a, m, "publer-adapter: adapter check: "+e.publerModeLocked(m))
-				}
-			}
+			e.heartbeatLocked(a, now)
 		}
 		e.progressJobsLocked(a, now)
 		e.mu.Unlock()
+	}
+}
+
+// Traffic logs app's activity on the Env's own clock, from the previous
+// call to now (the first call only starts the span), and returns the
+// lines: what the background traffic does while the Env runs, for an Env
+// that is not started and a clock the caller moves (an hour of the app's
+// life in a moment, in tests).
+func (e *Env) Traffic(appName string) []integrations.LogLine {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.apps[appName]
+	now := e.now()
+	var out []integrations.LogLine
+	e.capture = &out
+	defer func() { e.capture = nil }()
+	if from := a.spanEnd; !from.IsZero() && now.After(from) {
+		span := now.Sub(from)
+		a.owed += e.o.LogRate * span.Seconds()
+		n := int(a.owed)
+		a.owed -= float64(n)
+		for k := range n {
+			at := from.Add(span * time.Duration(k+1) / time.Duration(n))
+			e.progressJobsLocked(a, at)
+			e.activityLocked(a, at)
+		}
+		for beat := from.Truncate(heartbeat).Add(heartbeat); !beat.After(now); beat = beat.Add(heartbeat) {
+			e.heartbeatLocked(a, beat)
+		}
+	}
+	e.progressJobsLocked(a, now)
+	a.spanEnd = now
+	return out
+}
+
+// heartbeat is how often each machine says which Publer adapter it runs.
+const heartbeat = 20 * time.Second
+
+// heartbeatLocked is each started machine saying which adapter it runs.
+func (e *Env) heartbeatLocked(a *app, at time.Time) {
+	for _, m := range a.machines {
+		if m.state == "started" {
+			e.logAtLocked(a, m, at, "publer-adapter: adapter check: "+e.publerModeLocked(m))
+		}
 	}
 }
 
@@ -145,27 +188,31 @@ func (e *Env) anyJobLocked(a *app, at time.Time) string {
 	return fmt.Sprintf("mock-job-%d-%d", a.jobSeq+1, at.UnixMilli())
 }
 
+// chatwootActivityLocked is one of the app's requests to Chatwoot, logged
+// with its status: "upstream=chatwoot status=429" is what the rate-limit
+// threshold counts.
 func (e *Env) chatwootActivityLocked(a *app, m *machine, at time.Time) {
 	f := e.faults
+	conversations := "/api/v1/accounts/" + m.env["CHATWOOT_ACCOUNT_ID"] + "/conversations"
 	if f.ChatwootRateLimit > 0 && e.rng.Float64() < f.ChatwootRateLimit {
-		e.logAtLocked(a, m, at, fmt.Sprintf("[warn]chatwoot: Rate limit reached (429 Retry later), retrying in %dms", 200+e.rng.IntN(800)))
+		e.logAtLocked(a, m, at, fmt.Sprintf("[warn]chatwoot: Rate limit reached: GET %s upstream=chatwoot status=429 (Retry later), retrying in %dms", conversations, 200+e.rng.IntN(800)))
 		return
 	}
 	if f.ErrorRate > 0 && e.rng.Float64() < f.ErrorRate {
-		e.logAtLocked(a, m, at, "[error]chatwoot: GET /api/v1/accounts/"+m.env["CHATWOOT_ACCOUNT_ID"]+"/conversations failed: 502 Bad Gateway")
+		e.logAtLocked(a, m, at, "[error]chatwoot: GET "+conversations+" upstream=chatwoot status=502 (Bad Gateway)")
 		return
 	}
 	if m.env["CHATWOOT_API_KEY"] != e.chatwootToken {
-		e.logAtLocked(a, m, at, "[error]chatwoot: 401 Invalid Access Token (check CHATWOOT_API_KEY)")
+		e.logAtLocked(a, m, at, "[error]chatwoot: GET "+conversations+" upstream=chatwoot status=401 (Invalid Access Token: check CHATWOOT_API_KEY)")
 		return
 	}
 	switch e.rng.IntN(3) {
 	case 0:
-		e.logAtLocked(a, m, at, fmt.Sprintf("chatwoot: fetched %d open conversations (%dms)", 5+e.rng.IntN(30), 40+e.rng.IntN(120)))
+		e.logAtLocked(a, m, at, fmt.Sprintf("chatwoot: fetched %d open conversations upstream=chatwoot status=200 (%dms)", 5+e.rng.IntN(30), 40+e.rng.IntN(120)))
 	case 1:
-		e.logAtLocked(a, m, at, fmt.Sprintf("chatwoot: AI draft saved as private note on conversation %d", 4000+e.rng.IntN(900)))
+		e.logAtLocked(a, m, at, fmt.Sprintf("chatwoot: AI draft saved as private note on conversation %d upstream=chatwoot status=200", 4000+e.rng.IntN(900)))
 	default:
-		e.logAtLocked(a, m, at, fmt.Sprintf("chatwoot: approved note sent as public reply on conversation %d (grade tone=%d accuracy=%d policy=%d)", 4000+e.rng.IntN(900), 3+e.rng.IntN(3), 3+e.rng.IntN(3), 4+e.rng.IntN(2)))
+		e.logAtLocked(a, m, at, fmt.Sprintf("chatwoot: approved note sent as public reply on conversation %d upstream=chatwoot status=200 (grade tone=%d accuracy=%d policy=%d)", 4000+e.rng.IntN(900), 3+e.rng.IntN(3), 3+e.rng.IntN(3), 4+e.rng.IntN(2)))
 	}
 }
 

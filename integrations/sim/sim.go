@@ -65,6 +65,7 @@ type Env struct {
 	faults    Faults
 	migration bool // the idea_pool migration is applied in Supabase
 	writes    []integrations.Op
+	capture   *[]integrations.LogLine // Traffic's lines, while it runs
 
 	chatwootToken, chatwootAccount string
 	supabaseKey                    string
@@ -90,6 +91,8 @@ type app struct {
 	jobSeq   int
 	history  *integrations.Ring[integrations.LogLine] // recent log lines, replayed to new streams
 	streams  map[chan integrations.LogLine]struct{}
+	spanEnd  time.Time // where Traffic left off
+	owed     float64   // Traffic's fraction of a line carried over
 }
 
 type secret struct {

@@ -284,7 +284,9 @@ func TestTheDevWorkspaceHasItsOwnKey(t *testing.T) {
 	if body := workspaces(creds["PUBLER_DEV_API_KEY"], creds["PUBLER_DEV_WORKSPACE_ID"]); !strings.Contains(body, "HotDash Dev Testing") {
 		t.Errorf("dev workspace: %s", body)
 	}
-	if body := workspaces(creds["PUBLER_API_KEY"], creds["PUBLER_DEV_WORKSPACE_ID"]); !strings.Contains(body, "Unauthorized") {
+	// A workspace the key cannot use is a 403 (contracts.md), not a
+	// rejected key.
+	if body := workspaces(creds["PUBLER_API_KEY"], creds["PUBLER_DEV_WORKSPACE_ID"]); !strings.Contains(body, "You don't have access to this workspace") {
 		t.Errorf("the production key opened the dev workspace: %s", body)
 	}
 	secrets, _ := e.Platform().Secrets(context.Background(), DevApp)
