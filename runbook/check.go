@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
@@ -24,6 +25,20 @@ type CheckResult struct {
 	CheckedAt    time.Time          `json:"checked_at"`
 	OK           bool               `json:"ok"`
 	Integrations []IntegrationCheck `json:"integrations"`
+	// Logs is the span of the app's log the check read (at most the last
+	// hour) and the errors in it: the history's evidence for "no errors in
+	// the past hour".
+	Logs LogWindow `json:"logs"`
+}
+
+// LogWindow is a span of the app's log and what it held.
+type LogWindow struct {
+	From   time.Time `json:"from"` // the oldest line read, or the check's time when none
+	To     time.Time `json:"to"`
+	Lines  int64     `json:"lines"`
+	Errors int64     `json:"errors"` // lines at error level, or recording a 5xx
+	// Unread says why the log could not be read, when it could not.
+	Unread string `json:"unread,omitempty"`
 }
 
 // IntegrationCheck is one integration in a check.
@@ -33,9 +48,22 @@ type IntegrationCheck struct {
 	Source         string    `json:"source"`
 	ExpectedSource string    `json:"expected_source"`
 	Healthy        bool      `json:"healthy"`
-	ErrorRate      float64   `json:"error_rate"`
-	LatencyMS      float64   `json:"latency_ms"`
-	Problems       []string  `json:"problems"`
+	// ErrorRate is the app's error share over the error-rate threshold's
+	// window (ErrorWindow); the console's own failed calls are never in it.
+	ErrorRate   float64        `json:"error_rate"`
+	ErrorWindow string         `json:"error_window"`
+	LatencyMS   float64        `json:"latency_ms"`
+	Measures    []MeasureCheck `json:"measures"`
+	Problems    []string       `json:"problems"`
+}
+
+// MeasureCheck is one of the runbook's thresholds as the check measured it.
+type MeasureCheck struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"` // "2.5% (1 of 40)", "0", "4s"
+	Limit  string `json:"limit"`
+	Window string `json:"window"`
+	Over   bool   `json:"over"`
 }
 
 // FlagCheck is a flag in a check.
@@ -44,14 +72,18 @@ type FlagCheck struct {
 	State string `json:"state"`
 }
 
-// RunCheck asks every integration's probes once, concurrently, with the app's
-// secrets and recent logs, and compares each with its thresholds and with
-// the source its flag implies. It never writes. The environment's watcher
-// must not be running (the stack is prepared, not started).
+// RunCheck asks every integration's probes once, concurrently, with the
+// app's secrets, its recent logs and the console's own migration check, and
+// compares each with its thresholds and with the source its flag implies.
+// What it cannot verify (a check that failed or answered late, a flag it
+// cannot read, a source it cannot tell) is a problem, never healthy. It
+// never writes. The environment's watcher must not be running (the stack is
+// prepared, not started).
 func RunCheck(ctx context.Context, env *connect.Env, now func() time.Time) CheckResult {
 	env.Watcher.Poll(ctx)
 	snap := env.Watcher.Latest()
-	res := CheckResult{Env: env.Config.Name, App: env.App, CheckedAt: now().UTC(), OK: true}
+	at := now().UTC()
+	res := CheckResult{Env: env.Config.Name, App: env.App, CheckedAt: at, OK: true, Logs: logWindow(snap, at)}
 	for _, st := range snap.Integrations {
 		ic := judge(&st, snap)
 		res.OK = res.OK && ic.Healthy
@@ -65,7 +97,7 @@ func RunCheck(ctx context.Context, env *connect.Env, now func() time.Time) Check
 // console.
 func (r CheckResult) Sanitized() CheckResult {
 	text := func(s string) string { return integrations.Clip(s, integrations.MaxText) }
-	r.Env, r.App = text(r.Env), text(r.App)
+	r.Env, r.App, r.Logs.Unread = text(r.Env), text(r.App), text(r.Logs.Unread)
 	r.Integrations = slices.Clone(r.Integrations)
 	for i := range r.Integrations {
 		ic := &r.Integrations[i]
@@ -80,8 +112,20 @@ func (r CheckResult) Sanitized() CheckResult {
 	return r
 }
 
+// logWindow is the span of the log the check read, up to an hour back.
+func logWindow(snap *integrations.Snapshot, at time.Time) LogWindow {
+	lw := LogWindow{From: at, To: at, Lines: snap.LogsHour.Total, Errors: snap.LogsHour.Errors, Unread: snap.LogErr}
+	if from := snap.LogsFrom; !from.IsZero() && lw.Lines > 0 {
+		lw.From = from.UTC()
+		if hour := at.Add(-time.Hour); lw.From.Before(hour) {
+			lw.From = hour
+		}
+	}
+	return lw
+}
+
 // judge decides whether one integration is healthy, and says why not in
-// the guide's words.
+// the guide's words. Whatever the console could not verify is a problem.
 func judge(st *integrations.Status, snap *integrations.Snapshot) IntegrationCheck {
 	ic := IntegrationCheck{
 		Name:           st.Def.ID,
@@ -89,34 +133,87 @@ func judge(st *integrations.Status, snap *integrations.Snapshot) IntegrationChec
 		Source:         st.Source.String(),
 		ExpectedSource: st.Expected.String(),
 		ErrorRate:      st.Rates.M15.Ratio(),
+		ErrorWindow:    "15m",
 		LatencyMS:      float64(st.Latency.Microseconds()) / 1000,
+		Measures:       []MeasureCheck{},
 		Problems:       []string{},
 	}
+	problem := func(format string, args ...any) { ic.Problems = append(ic.Problems, fmt.Sprintf(format, args...)) }
+	logs := st.Def.Source.Kind == "logs"
 	switch {
 	case st.CheckErr != "":
-		ic.Problems = append(ic.Problems, "check failed: "+st.CheckErr)
+		problem("cannot verify: the console's check failed: %s", st.CheckErr)
 	case st.Flag.State == integrations.FlagUnreadable:
-		ic.Problems = append(ic.Problems, "flag unreadable: "+st.Flag.Detail)
+		problem("cannot verify: %s unreadable: %s", st.Flag.Name, st.Flag.Detail)
+	case st.Flag.State == integrations.FlagUnknown && st.Flag.Detail == "reading secrets…":
+		problem("cannot verify: %s unknown: fly secrets list gave no answer", st.Flag.Name)
+	case st.Flag.State == integrations.FlagUnknown:
+		problem("cannot verify: %s is unknown (%s: its digest matches no value the console set): set it from the console, or read it on a machine (v)", st.Flag.Name, st.Flag.Detail)
 	case st.Mismatch() && st.Expected == integrations.SourceLive:
-		ic.Problems = append(ic.Problems, fmt.Sprintf("on %s while %s says live", st.Source, flagWords(st)))
+		problem("on %s while %s says live", st.Source, flagWords(st))
 	case st.Mismatch():
-		ic.Problems = append(ic.Problems, fmt.Sprintf("reports %s while %s says %s", st.Source, flagWords(st), st.Expected))
-	case st.Source == integrations.SourceUnknown && st.Def.Source.Kind == "logs":
-		// Seen only in the logs: not a problem until the logs say otherwise.
-	case st.Source == integrations.SourceUnknown && st.Expected != integrations.SourceUnknown:
-		ic.Problems = append(ic.Problems, "source unknown: the app's answer was neither live nor mock")
+		problem("reports %s while %s says %s", st.Source, flagWords(st), st.Expected)
+	case st.Source == integrations.SourceUnknown && logs && st.Expected == integrations.SourceLive:
+		problem("cannot verify: no %s line in the log the check read", strings.Join(st.Def.LogTags, "/"))
+	case st.Source == integrations.SourceUnknown && logs:
+		// Off, and seen only in the logs: nothing says it is on.
+	case st.Source == integrations.SourceUnknown && st.Checked.IsZero():
+		problem("cannot verify: the check gave no answer")
+	case st.Source == integrations.SourceUnknown:
+		problem("cannot verify: the app's answer was neither live nor mock")
 	}
-	if len(ic.Problems) > 0 {
+	if st.CheckLate != "" {
+		problem("cannot verify in time: the check %s", st.CheckLate)
+	}
+	if snap.SecretsLate != "" && st.Def.HasFlag() {
+		problem("cannot verify in time: %s", snap.SecretsLate)
+	}
+	if len(ic.Problems) > 0 || st.Migration.Missing() {
 		ic.Problems = append(ic.Problems, st.Diagnosis...)
 	}
-	for _, b := range st.Breaches {
-		ic.Problems = append(ic.Problems, fmt.Sprintf("%s over the last %s", b.Plain(), shortDur(b.Threshold.Window)))
+	if m := st.Migration; m != nil {
+		switch {
+		case !m.Known():
+			problem("cannot verify the %s migration: %s", m.Table, m.Err)
+		case m.Missing() && !slices.ContainsFunc(ic.Problems, mentionsMigration):
+			problem("%s", migrationMissing(st.Def, m))
+		}
+	}
+	if snap.LogErr != "" {
+		problem("cannot verify the error rates: the log could not be read: %s", snap.LogErr)
+	}
+	for _, m := range st.Measures {
+		t := m.Threshold
+		ic.Measures = append(ic.Measures, MeasureCheck{Name: t.Name, Value: m.Figure(), Limit: t.Limit(), Window: t.WindowText(), Over: m.Over})
+		if t.Kind == "error_rate" {
+			ic.ErrorRate, ic.ErrorWindow = m.Value, t.WindowText()
+		}
+		if m.Over {
+			problem("%s", m.Plain())
+		}
 	}
 	if st.Flag.State == integrations.FlagStaged {
-		ic.Problems = append(ic.Problems, st.Flag.Name+" is staged, not deployed")
+		problem("%s is staged, not deployed", st.Flag.Name)
 	}
 	ic.Healthy = len(ic.Problems) == 0
 	return ic
+}
+
+// migrationMissing says the table is missing in the runbook's words, when
+// it has them.
+func migrationMissing(d *integrations.Definition, m *integrations.MigrationFact) string {
+	for _, dg := range d.Diagnoses {
+		if dg.When == integrations.WhenMigrationMissing {
+			return dg.Text
+		}
+	}
+	return "Migration missing: " + m.Detail
+}
+
+// mentionsMigration reports whether a problem already says the migration
+// is missing (the runbook's own diagnosis).
+func mentionsMigration(p string) bool {
+	return strings.Contains(strings.ToLower(p), "migration missing")
 }
 
 func flagWords(st *integrations.Status) string {

@@ -2,12 +2,15 @@ package runbook
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hotdash/hotdash-console/integrations"
 	"github.com/hotdash/hotdash-console/integrations/config"
 	"github.com/hotdash/hotdash-console/integrations/connect"
 	"github.com/hotdash/hotdash-console/integrations/sim"
@@ -51,7 +54,7 @@ func TestCheckNamesABreach(t *testing.T) {
 	st := preparedStack(t, "chatwoot-rate-limited", sim.Options{})
 	r := RunCheck(context.Background(), st.Env("production"), time.Now)
 	cw := r.Integrations[3]
-	if r.OK || cw.Healthy || len(cw.Problems) != 1 || !strings.HasPrefix(cw.Problems[0], "rate limited ") || !strings.HasSuffix(cw.Problems[0], "> 10% over the last 5 min") {
+	if r.OK || cw.Healthy || len(cw.Problems) != 1 || !strings.HasPrefix(cw.Problems[0], "rate limited ") || !strings.HasSuffix(cw.Problems[0], "> 10% over 5m") {
 		t.Fatalf("chatwoot: %+v", cw)
 	}
 }
@@ -132,5 +135,113 @@ func TestAnOverlongHistoryLineIsSkippedWithItsLineNumber(t *testing.T) {
 	}
 	if p := h.Checks[0].Integrations[0].Problems[0]; p != "check failed: OK" {
 		t.Errorf("a problem read back: %q", p)
+	}
+}
+
+// activateOn turns a flag on in the simulator outside any runner, and
+// records its digest unless unrecorded: a flag set outside the console.
+func activateOn(t *testing.T, st *connect.Stack, flag string, recorded bool) {
+	t.Helper()
+	ctx := context.Background()
+	p := st.Platform
+	if err := p.SetSecrets(ctx, "hotdash-app", map[string]string{flag: "true"}, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	secrets, _ := p.Secrets(ctx, "hotdash-app")
+	for _, s := range secrets {
+		if s.Name == flag && recorded {
+			st.Book.Record("hotdash-app", s.Name, s.Digest, "true")
+		}
+	}
+	if err := p.Apply(ctx, "hotdash-app", integrations.ApplyDeploy, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lateSecrets answers fly secrets list only after the caller's deadline,
+// as a slow fly that does not stop in time would.
+type lateSecrets struct{ integrations.Platform }
+
+func (p lateSecrets) Secrets(ctx context.Context, app string) ([]integrations.Secret, error) {
+	<-ctx.Done()
+	return p.Platform.Secrets(context.Background(), app)
+}
+
+// What the check cannot verify is a problem with its reason, never
+// healthy: a flag set outside the console, an answer after the deadline,
+// a check that timed out, a migration it cannot look at.
+func TestCheckCannotVerifyIsAProblem(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, st *connect.Stack, env *connect.Env)
+		id    string
+		want  string
+	}{
+		{"a flag set outside the console", func(t *testing.T, st *connect.Stack, env *connect.Env) {
+			activateOn(t, st, "IDEA_POOL_SUPABASE_ENABLED", false)
+		}, "supabase", "cannot verify: IDEA_POOL_SUPABASE_ENABLED is unknown (changed outside the console"},
+		{"fly secrets list answering after the deadline", func(t *testing.T, st *connect.Stack, env *connect.Env) {
+			activateOn(t, st, "IDEA_POOL_SUPABASE_ENABLED", true)
+			env.Watcher = integrations.NewWatcher(integrations.WatcherOptions{Env: env.Config.Name, App: env.App, Platform: lateSecrets{st.Platform},
+				Defs: Default().Integrations, Probes: env.Probes, Migrations: env.Migrations, Book: st.Book, CallTimeout: 300 * time.Millisecond})
+		}, "supabase", "cannot verify in time: fly secrets list answered after the 300ms limit (its answer is shown)"},
+		{"the app's answer timing out", func(t *testing.T, st *connect.Stack, env *connect.Env) {
+			st.Sim.SetFaults(sim.Faults{Timeouts: true})
+		}, "supabase", "cannot verify: the console's check failed: GET /api/analytics/idea-pool: timed out"},
+		{"a migration check that is refused", func(t *testing.T, st *connect.Stack, env *connect.Env) {
+			st.Sim.SetFaults(sim.Faults{CredentialsRevoked: true})
+		}, "supabase", "cannot verify the idea_pool migration: the Supabase key was rejected (401 Invalid API key)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := preparedStack(t, "healthy", sim.Options{})
+			env := st.Env("production")
+			tt.setup(t, st, env)
+			r := RunCheck(context.Background(), env, time.Now)
+			var ic *IntegrationCheck
+			for i := range r.Integrations {
+				if r.Integrations[i].Name == tt.id {
+					ic = &r.Integrations[i]
+				}
+			}
+			if r.OK || ic.Healthy || !slices.ContainsFunc(ic.Problems, func(p string) bool { return strings.HasPrefix(p, tt.want) }) {
+				t.Errorf("ok %v; %s problems %q\nwant one starting %q", r.OK, tt.id, ic.Problems, tt.want)
+			}
+		})
+	}
+}
+
+// After activation the idea_pool table goes: the check's problems carry
+// the runbook's diagnosis for that cause, from the console's own look at
+// the table, in the JSON that cron mails.
+func TestCheckAfterActivationNamesTheMissingTable(t *testing.T) {
+	st := preparedStack(t, "healthy", sim.Options{})
+	activateOn(t, st, "IDEA_POOL_SUPABASE_ENABLED", true)
+	if _, err := st.Sim.ToggleFault("migration"); err != nil {
+		t.Fatal(err)
+	}
+	r := RunCheck(context.Background(), st.Env("production"), time.Now)
+	b, _ := json.Marshal(r)
+	var back CheckResult
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	sb := back.Integrations[0]
+	joined := strings.Join(sb.Problems, " | ")
+	if back.OK || sb.Source != "mock" || !strings.Contains(joined, "Migration missing: the idea_pool table is not there (Step 1.1)") {
+		t.Errorf("problems: %q", sb.Problems)
+	}
+	if strings.Contains(joined, "creds missing") {
+		t.Errorf("a cause the console ruled out: %q", sb.Problems)
+	}
+}
+
+// A check records the span of the log it read and the errors in it.
+func TestCheckRecordsItsLogWindow(t *testing.T) {
+	st := preparedStack(t, "healthy", sim.Options{})
+	r := RunCheck(context.Background(), st.Env("production"), time.Now)
+	lw := r.Logs
+	if !r.OK || lw.Lines == 0 || lw.Errors != 0 || !lw.From.Before(lw.To) || lw.To != r.CheckedAt || lw.Unread != "" {
+		t.Errorf("log window %+v (check at %v)", lw, r.CheckedAt)
 	}
 }

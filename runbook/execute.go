@@ -371,6 +371,14 @@ func (x *execution) check(ctx context.Context, c Check) (ok, final bool, msg str
 				}
 			}
 		}
+		if def != nil {
+			// The job's outcome counts in the integration's job criteria.
+			outcome := st
+			if failures != "" {
+				outcome = integrations.OutcomeFailed
+			}
+			x.env.Watcher.SawJob(def.ID, id, outcome)
+		}
 		switch {
 		case failures != "":
 			return false, true, fmt.Sprintf("job %s failed: %s", id, failures)
@@ -477,11 +485,12 @@ func matchAny(patterns []string, v string) bool {
 
 // --- observe ------------------------------------------------------------------
 
-// observe watches the integration for the step's window: the share of
-// errors among its events, against the runbook's limit, and its source.
+// observe watches the integration for the step's window: its source, and
+// every one of its thresholds measured over the watch itself (what the app
+// did from the start of the watch). It passes only when every criterion
+// held for the whole window, and fails naming the criterion and its figure.
 func (x *execution) observe(ctx context.Context) outcome {
 	def := x.r.o.Runbook.Integration(x.s.Integration)
-	limit := def.ErrorThreshold()
 	// Watch from what the app says now, not from a snapshot taken before
 	// the step that came just before.
 	cctx, cancel := context.WithTimeout(ctx, x.r.o.Stack.Config.Watch.CallTimeout.Duration)
@@ -495,22 +504,11 @@ func (x *execution) observe(ctx context.Context) outcome {
 	lastSay := time.Time{}
 	for {
 		now := x.r.o.Now()
-		cur := x.env.Watcher.Latest().Integration(def.ID)
-		lines := cur.LogLines - start.LogLines
-		errs := cur.LogErrors - start.LogErrors
-		share := 0.0
-		if lines > 0 {
-			share = float64(errs) / float64(lines)
-		}
-		status := fmt.Sprintf("%d lines, %d errors (%s, limit %s), source %s", lines, errs, pctText(share), pctText(limit), cur.Source)
-		if cur.Mismatch() {
-			return outcome{state: Failed, result: fmt.Sprintf("the app fell back to %s while the flag says %s: %s", cur.Source, cur.Expected, status), diagnosis: cur.Diagnosis}
-		}
-		if !now.Before(end) {
-			if limit > 0 && share > limit {
-				return outcome{state: Failed, result: "error rate over the limit: " + status}
-			}
-			return outcome{state: Passed, result: fmt.Sprintf("%s watched: %s", x.s.Window, status)}
+		snap := x.env.Watcher.Latest()
+		cur := snap.Integration(def.ID)
+		o, status, done := watchVerdict(x.s.Window, start, cur, snap.LogErr, !now.Before(end))
+		if done {
+			return o
 		}
 		if now.Sub(lastSay) >= 10*time.Second {
 			x.say("%s left: %s", end.Sub(now).Round(time.Second), status)
@@ -524,7 +522,81 @@ func (x *execution) observe(ctx context.Context) outcome {
 	}
 }
 
-func pctText(v float64) string { return fmt.Sprintf("%.1f%%", v*100) }
+// watchVerdict is a monitor step's answer at a moment of its watch over
+// window, begun at start: failed as soon as the source contradicts the
+// flag or a criterion is broken for good; once ended, passed only when
+// every criterion held over the whole watch and the log could be read. It
+// returns the figures so far, and whether the step is decided.
+func watchVerdict(window time.Duration, start, cur *integrations.Status, logErr string, ended bool) (outcome, string, bool) {
+	held := watched(start, cur)
+	status := fmt.Sprintf("%d lines, %s; source %s", cur.LogLines-start.LogLines, strings.Join(held.figures, ", "), cur.Source)
+	switch {
+	case cur.Mismatch():
+		return outcome{state: Failed, result: fmt.Sprintf("the app fell back to %s while the flag says %s: %s", cur.Source, cur.Expected, status), diagnosis: cur.Diagnosis}, status, true
+	case held.broken != "":
+		// A count over its limit, or a job pending too long, cannot come
+		// back within the window.
+		return outcome{state: Failed, result: fmt.Sprintf("%s during the %s watch", held.broken, window), diagnosis: cur.Diagnosis}, status, true
+	case !ended:
+		return outcome{}, status, false
+	case held.over != "":
+		return outcome{state: Failed, result: fmt.Sprintf("%s over the %s watch", held.over, window), diagnosis: cur.Diagnosis}, status, true
+	case logErr != "":
+		return outcome{state: Failed, result: "cannot verify: the log stream is down: " + logErr}, status, true
+	}
+	return outcome{state: Passed, result: fmt.Sprintf("%s watched, every criterion held: %s", window, status)}, status, true
+}
+
+// watch is the integration's criteria measured over a watch so far.
+type watch struct {
+	figures []string // each criterion and its figure, for the operator
+	over    string   // the first share over its limit (it may come back)
+	broken  string   // the first criterion broken for good
+}
+
+// watched measures every threshold of cur over the watch that began at
+// start: shares and counts from what was counted since, pending jobs now.
+func watched(start, cur *integrations.Status) watch {
+	var w watch
+	for i, m := range cur.Measures {
+		t := m.Threshold
+		d := integrations.Measure{Threshold: t, Count: m.Total.Errors, Of: m.Total.Total}
+		if i < len(start.Measures) {
+			d.Count -= start.Measures[i].Total.Errors
+			d.Of -= start.Measures[i].Total.Total
+		}
+		var over, final bool
+		switch {
+		case t.Kind == "job_pending":
+			// Jobs that ended over the limit during the watch, and jobs
+			// pending over it now: the longest is the figure.
+			d.Value = m.Value
+			over, final = d.Count > 0 || m.Count > 0, true
+		case t.IsShare():
+			d.Value = integrations.Rate{Errors: d.Count, Total: d.Of}.Ratio()
+			over = d.Value > t.Max
+		default:
+			d.Value, d.Of = float64(d.Count), 0
+			over, final = d.Value > t.Max, true
+		}
+		cmp := "≤"
+		if over {
+			cmp = ">"
+		}
+		text := fmt.Sprintf("%s %s %s %s", t.Name, d.Figure(), cmp, t.Limit())
+		if t.Kind == "job_pending" && over && d.Value <= t.Max {
+			text = fmt.Sprintf("%s: %d job(s) over %s", t.Name, d.Count+m.Count, t.Limit())
+		}
+		w.figures = append(w.figures, text)
+		switch {
+		case over && final && w.broken == "":
+			w.broken = text
+		case over && w.over == "":
+			w.over = text
+		}
+	}
+	return w
+}
 
 // --- command ------------------------------------------------------------------
 

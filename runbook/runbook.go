@@ -134,12 +134,14 @@ type fileIntegration struct {
 		MockMarker string   `toml:"mock_marker"`
 	} `toml:"source"`
 	Threshold []struct {
-		Name   string          `toml:"name"`
-		Kind   string          `toml:"kind"`
-		Match  string          `toml:"match"`
-		Of     string          `toml:"of"`
-		Max    float64         `toml:"max"`
-		Window config.Duration `toml:"window"`
+		Name     string          `toml:"name"`
+		Kind     string          `toml:"kind"`
+		Match    string          `toml:"match"`
+		Of       string          `toml:"of"`
+		Upstream string          `toml:"upstream"`
+		Statuses []int           `toml:"statuses"`
+		Max      float64         `toml:"max"`
+		Window   config.Duration `toml:"window"`
 	} `toml:"threshold"`
 	Diagnosis []struct {
 		When string `toml:"when"`
@@ -238,6 +240,15 @@ func parse(name string, data []byte) (*Runbook, []error) {
 		p.errs = append(p.errs, &config.FileError{File: name, Msg: "no [[integration]] defined"})
 	}
 	p.procedure(rb, &f)
+	// The table a migration check looks for is what the console asks for
+	// itself when its integration reports mock against its flag.
+	for _, s := range rb.Steps {
+		for _, c := range s.Checks {
+			if d := rb.Integration(s.Integration); d != nil && c.Call == "migration" && c.Table != "" {
+				d.Migration = c.Table
+			}
+		}
+	}
 	return rb, p.errs
 }
 
@@ -290,13 +301,17 @@ var idRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 var (
 	shareRange     = config.NumberRange{Min: 0, Max: 1, What: "a share: 0.01 is 1%"}
 	countRange     = config.NumberRange{Min: 0, Max: 1_000_000, What: "a count of lines"}
+	pendingRange   = config.NumberRange{Min: 1, Max: 86_400, What: "the seconds a job may stay pending"}
 	thresholdRange = config.DurationRange{Min: time.Second, Max: time.Hour} // the error windows keep an hour
 )
 
 // thresholdMax is the range of a threshold of kind.
 func thresholdMax(kind string) config.NumberRange {
-	if kind == "count" {
+	switch kind {
+	case "count", "status_count":
 		return countRange
+	case "job_pending":
+		return pendingRange
 	}
 	return shareRange
 }
@@ -347,7 +362,7 @@ func (p *parser) integration(i int, fi fileIntegration) *integrations.Definition
 		p.fail("integration.source.kind", i, "%q: say \"http\", \"logs\" or \"chatwoot\"", s.Kind)
 	}
 	for _, t := range fi.Threshold {
-		th := integrations.Threshold{Name: t.Name, Kind: t.Kind, Match: t.Match, Of: t.Of, Max: t.Max, Window: t.Window.Duration}
+		th := integrations.Threshold{Name: t.Name, Kind: t.Kind, Match: t.Match, Of: t.Of, Upstream: strings.ToLower(t.Upstream), Statuses: t.Statuses, Max: t.Max, Window: t.Window.Duration}
 		if th.Window == 0 {
 			th.Window = 15 * time.Minute
 		}
@@ -358,7 +373,16 @@ func (p *parser) integration(i int, fi fileIntegration) *integrations.Definition
 			p.fail("integration.threshold.window", i, "threshold %q: %s", th.Name, msg)
 		}
 		switch t.Kind {
-		case "error_rate":
+		case "error_rate", "jobs_failing", "job_pending":
+		case "status_share", "status_count":
+			if len(t.Statuses) == 0 {
+				p.fail("integration.threshold.statuses", i, "threshold %q needs statuses (the HTTP statuses counted)", th.Name)
+			}
+			for _, code := range t.Statuses {
+				if code < 100 || code > 599 {
+					p.fail("integration.threshold.statuses", i, "threshold %q: %d is not an HTTP status", th.Name, code)
+				}
+			}
 		case "share", "count":
 			if t.Match == "" {
 				p.fail("integration.threshold.match", i, "threshold %q needs match", th.Name)
@@ -369,7 +393,7 @@ func (p *parser) integration(i int, fi fileIntegration) *integrations.Definition
 				}
 			}
 		default:
-			p.fail("integration.threshold.kind", i, "%q: say \"error_rate\", \"share\" or \"count\"", t.Kind)
+			p.fail("integration.threshold.kind", i, "%q: say \"error_rate\", \"status_share\", \"status_count\", \"jobs_failing\", \"job_pending\", \"share\" or \"count\"", t.Kind)
 			continue
 		}
 		if msg := thresholdMax(t.Kind).Check(t.Max); msg != "" {

@@ -208,3 +208,77 @@ func TestNoColorIsHonoured(t *testing.T) {
 		t.Error("colour with NO_COLOR set")
 	}
 }
+
+// fakeFlyApp is a fake fly and the app it runs, with the flag deployed
+// true on every machine, and a config for them. The journal records the
+// flag's digest only when recorded is true.
+func fakeFlyApp(t *testing.T, recorded bool, flyScript string, callTimeout string) (cfg, journal string) {
+	t.Helper()
+	dir := t.TempDir()
+	exe, _ := os.Executable()
+	fly := filepath.Join(dir, "fly")
+	_ = os.Symlink(exe, fly)
+	if flyScript != "" {
+		wrapper := filepath.Join(dir, "fly-wrapper")
+		_ = os.WriteFile(wrapper, []byte("#!/bin/sh\n"+flyScript+"\nexec "+fly+" \"$@\"\n"), 0o700)
+		fly = wrapper
+	}
+	state := filepath.Join(dir, "state.json")
+	s := flyfake.NewState()
+	a := s.Apps["hotdash-app"]
+	a.Secrets["IDEA_POOL_SUPABASE_ENABLED"] = &flyfake.Secret{Value: "true", Digest: "aa11bb22cc33dd44", Version: 2}
+	a.Version = 2
+	for _, m := range a.Machines {
+		m.Env = map[string]string{"IDEA_POOL_SUPABASE_ENABLED": "true", "SUPABASE_SERVICE_KEY": "k"}
+		m.Version = 2
+	}
+	_ = flyfake.Save(state, s)
+	app := httptest.NewServer(flyfake.AppHandler(state, "hotdash-app"))
+	t.Cleanup(app.Close)
+	cfg = filepath.Join(dir, "hotdash.toml")
+	_ = os.WriteFile(cfg, []byte("platform = \"flyctl\"\n[fly]\nbinary = \""+fly+"\"\n[watch]\ncall_timeout = \""+callTimeout+"\"\n[[environment]]\nname = \"production\"\napp = \"hotdash-app\"\nurl = \""+app.URL+"\"\nproduction = true\n[chatwoot]\nurl = \""+app.URL+"\"\n"), 0o600)
+	journal = filepath.Join(dir, "journal.jsonl")
+	j, _, _ := runbook.OpenJournal(journal, runbook.Holder{Operator: "alice"}, nil)
+	if recorded {
+		_ = j.Append(runbook.Record{Time: time.Now(), Operator: "alice", Action: runbook.ActWriteDone, App: "hotdash-app", Step: "1.2",
+			Flags: map[string]runbook.FlagDigest{"IDEA_POOL_SUPABASE_ENABLED": {Value: "true", Digest: "aa11bb22cc33dd44"}}})
+	}
+	j.Close()
+	t.Setenv(flyfake.StateEnv, state)
+	t.Setenv("FLY_ACCESS_TOKEN", "fo1_test")
+	return cfg, journal
+}
+
+// What check cannot verify makes it fail, with the reason: a flag set
+// outside the console (the guide's own troubleshooting does that), and a
+// fly secrets list that answers after the deadline.
+func TestCheckExitsOneWhenItCannotVerify(t *testing.T) {
+	tests := []struct {
+		name, script, timeout string
+		recorded              bool
+		want                  string
+	}{
+		{name: "flag set outside the console", timeout: "10s",
+			want: "cannot verify: IDEA_POOL_SUPABASE_ENABLED is unknown (changed outside the console"},
+		{name: "secrets list after the deadline", recorded: true, timeout: "1s",
+			script: `case "$1 $2" in "secrets list") sleep 2 ;; esac`,
+			want:   "cannot verify: IDEA_POOL_SUPABASE_ENABLED unreadable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, journal := fakeFlyApp(t, tt.recorded, tt.script, tt.timeout)
+			c, out, _ := checkCLI(t)
+			err := c.run(context.Background(), []string{"check", "--config", cfg, "--journal", journal, "--json", "--history", filepath.Join(t.TempDir(), "h.jsonl")})
+			if exitCode(err) != 1 {
+				t.Fatalf("err = %v (exit %d)\n%s", err, exitCode(err), out)
+			}
+			var r runbook.CheckResult
+			if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
+				t.Fatal(err)
+			}
+			if sb := r.Integrations[0]; sb.Healthy || len(sb.Problems) == 0 || !strings.HasPrefix(sb.Problems[0], tt.want) {
+				t.Errorf("supabase problems %q, want the first to start %q", sb.Problems, tt.want)
+			}
+		})
+	}
+}
