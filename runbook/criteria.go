@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
@@ -255,4 +257,42 @@ func setFault(fi integrations.FaultInjector, key string, on bool) error {
 		keys = append(keys, f.Key)
 	}
 	return fmt.Errorf("the simulator has no fault %q (it has %s)", key, strings.Join(keys, ", "))
+}
+
+// checkHistories keeps, by journal, what the success criteria read from
+// the check history beside it: read again at most every historyEvery, or
+// when the journal grows.
+var checkHistories = struct {
+	sync.Mutex
+	m map[string]*criteriaFromHistory
+}{m: map[string]*criteriaFromHistory{}}
+
+type criteriaFromHistory struct {
+	read    time.Time
+	records int
+	base    []CriterionStatus // what they were completed from
+	out     []CriterionStatus
+}
+
+// historyEvery is how stale the check history may be in the criteria.
+const historyEvery = 30 * time.Second
+
+// withChecks completes the runner's criteria from the check history beside
+// its journal ("Logs: no errors in past 1 hour").
+func (r *Runner) withChecks(cs []CriterionStatus) []CriterionStatus {
+	if r.o.Journal == nil || !slices.ContainsFunc(cs, func(c CriterionStatus) bool { return c.Criterion.Check == "no_errors_1h" }) {
+		return cs
+	}
+	path := HistoryPath(r.o.Journal.Path(), r.o.Stack != nil && r.o.Stack.Sim != nil)
+	now, n := r.o.Now(), r.o.Journal.Len()
+	checkHistories.Lock()
+	defer checkHistories.Unlock()
+	c := checkHistories.m[path]
+	if c != nil && c.records == n && now.Sub(c.read) < historyEvery && len(c.base) == len(cs) && (len(cs) == 0 || &c.base[0] == &cs[0]) {
+		return c.out
+	}
+	h, _ := ReadHistory(path) // a history that cannot be read is an empty one: nothing is ticked
+	c = &criteriaFromHistory{read: now, records: n, base: cs, out: WithHistory(r.o.Runbook, cs, r.o.Journal.Records(), h.Checks)}
+	checkHistories.m[path] = c
+	return c.out
 }

@@ -3,6 +3,8 @@ package runbook
 import (
 	"fmt"
 	"io"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -165,4 +167,134 @@ func WeeklyHealth(w io.Writer, checks []CheckResult, records []Record, app strin
 	if n == 0 {
 		fmt.Fprintf(w, "\nNo rollbacks in this period.\n")
 	}
+}
+
+// HistoryPath is the check history kept beside a journal: history.jsonl,
+// or demo-history.jsonl beside the demo's journal.
+func HistoryPath(journal string, demo bool) string {
+	name := "history.jsonl"
+	if demo || strings.HasPrefix(filepath.Base(journal), "demo-") {
+		name = "demo-history.jsonl"
+	}
+	return filepath.Join(filepath.Dir(journal), name)
+}
+
+// cleanGap is how far apart two checks' log windows may be and still count
+// as one: the minute the windows are measured in.
+const cleanGap = time.Minute
+
+// LogsClean looks in the check history of app, after its activation, for
+// the guide's "Logs: no errors in past 1 hour": the newest hour ending at a
+// check whose checks were all healthy and whose log windows cover the hour
+// without an error line. It says what is missing when there is none.
+func LogsClean(checks []CheckResult, app string, activated time.Time) (bool, string) {
+	if activated.IsZero() {
+		return false, "not activated yet: the hour starts after the first apply"
+	}
+	in := Within(checks, app, activated)
+	if len(in) == 0 {
+		return false, "no check of " + app + " since activation: run `hotdash-console check` (every few minutes for an hour: `check --watch 5m`)"
+	}
+	in = in[max(0, len(in)-2000):]
+	var why string
+	for end := len(in) - 1; end >= 0; end-- {
+		to := in[end].CheckedAt
+		from := to.Add(-time.Hour)
+		if from.Before(activated) {
+			break
+		}
+		ok, reason := cleanHour(in[:end+1], from, to)
+		if ok {
+			return true, reason
+		}
+		if why == "" {
+			why = reason
+		}
+	}
+	if why == "" {
+		last := in[len(in)-1].CheckedAt
+		why = fmt.Sprintf("the checks since activation span %s of the hour it needs", last.Sub(activated).Round(time.Minute))
+	}
+	return false, why
+}
+
+// cleanHour reports whether the checks up to to cover [from, to] with
+// healthy checks and error-free log windows, saying what they show.
+func cleanHour(checks []CheckResult, from, to time.Time) (bool, string) {
+	at := func(t time.Time) string { return t.UTC().Format("15:04") }
+	type span struct{ from, to time.Time }
+	var spans []span
+	var lines int64
+	n := 0
+	for i := len(checks) - 1; i >= 0 && !checks[i].CheckedAt.Before(from); i-- {
+		c := checks[i]
+		n++
+		switch {
+		case !c.OK:
+			return false, fmt.Sprintf("the check at %s was not healthy: %s", at(c.CheckedAt), firstProblem(c))
+		case c.Logs.Unread != "":
+			return false, fmt.Sprintf("the check at %s could not read the log: %s", at(c.CheckedAt), c.Logs.Unread)
+		case c.Logs.Errors > 0:
+			return false, fmt.Sprintf("the check at %s found %d error line(s) in the log", at(c.CheckedAt), c.Logs.Errors)
+		}
+		lines += c.Logs.Lines
+		if c.Logs.Lines > 0 {
+			spans = append(spans, span{c.Logs.From, c.Logs.To})
+		}
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].from.Before(spans[j].from) })
+	covered, seen := from, time.Duration(0)
+	for _, s := range spans {
+		if s.from.After(covered.Add(cleanGap)) {
+			break // a gap: the rest does not join up with the hour's start
+		}
+		if s.to.After(covered) {
+			seen += s.to.Sub(covered)
+			covered = s.to
+		}
+	}
+	if covered.Before(to.Add(-cleanGap)) {
+		return false, fmt.Sprintf("no error in the logs the checks read, but they cover %s of the hour to %s from its start: check more often for an hour (`check --watch 5m`)",
+			seen.Round(time.Minute), at(to))
+	}
+	return true, fmt.Sprintf("no error in the app's log from %s to %s UTC: %d healthy check(s) read %d lines", at(from), at(to), n, lines)
+}
+
+func firstProblem(c CheckResult) string {
+	for _, ic := range c.Integrations {
+		if len(ic.Problems) > 0 {
+			return ic.Name + ": " + ic.Problems[0]
+		}
+	}
+	return "not OK"
+}
+
+// productionApp is the app the runbook's steps that name no environment
+// act on, from the first apply one of them made: the app the success
+// criteria are about.
+func productionApp(rb *Runbook, recs []Record) string {
+	onDefault := map[string]bool{}
+	for _, s := range rb.Steps {
+		onDefault[s.ID] = s.Env == ""
+	}
+	for _, r := range recs {
+		if r.Action == ActApplyDone && !r.DryRun && onDefault[r.Step] {
+			return r.App
+		}
+	}
+	return ""
+}
+
+// WithHistory completes the criteria the journal alone cannot decide from
+// the check history: "Logs: no errors in past 1 hour".
+func WithHistory(rb *Runbook, cs []CriterionStatus, recs []Record, checks []CheckResult) []CriterionStatus {
+	i := slices.IndexFunc(cs, func(c CriterionStatus) bool { return c.Criterion.Check == "no_errors_1h" })
+	if i < 0 {
+		return cs
+	}
+	app := productionApp(rb, recs)
+	activated, _ := ActivationTime(recs, app)
+	out := slices.Clone(cs)
+	out[i].Done, out[i].Evidence = LogsClean(checks, app, activated)
+	return out
 }

@@ -77,3 +77,99 @@ func TestWeeklyHealthReport(t *testing.T) {
 		}
 	}
 }
+
+// "Logs: no errors in past 1 hour" is ticked from the check history: an
+// hour after activation whose checks were all healthy and whose log
+// windows cover it without an error line.
+func TestLogsCleanFromTheCheckHistory(t *testing.T) {
+	act := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	check := func(at time.Duration, back time.Duration, errors int64, ok bool) CheckResult {
+		to := act.Add(at)
+		c := CheckResult{App: "hotdash-app", CheckedAt: to, OK: ok, Logs: LogWindow{From: to.Add(-back), To: to, Lines: 500, Errors: errors}}
+		if !ok {
+			c.Integrations = []IntegrationCheck{{Name: "publer", Problems: []string{"401/403 from Publer 1 > 0 over 5m"}}}
+		}
+		return c
+	}
+	// Every 10 minutes, each reading the 10 minutes before it.
+	every10 := func(mod func(i int, c *CheckResult)) []CheckResult {
+		var out []CheckResult
+		for i := 1; i <= 8; i++ {
+			c := check(time.Duration(i)*10*time.Minute, 10*time.Minute, 0, true)
+			if mod != nil {
+				mod(i, &c)
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		checks    []CheckResult
+		activated time.Time
+		done      bool
+		evidence  string
+	}{
+		{"not activated", every10(nil), time.Time{}, false, "not activated yet"},
+		{"no checks", nil, act, false, "no check of hotdash-app since activation"},
+		{"clean hour", every10(nil), act, true, "no error in the app's log from 09:20 to 10:20 UTC: 7 healthy check(s) read 3500 lines"},
+		{"an error in the last check, an earlier hour clean", every10(func(i int, c *CheckResult) {
+			if i == 8 {
+				c.Logs.Errors = 2
+			}
+		}), act, true, "no error in the app's log from 09:10 to 10:10 UTC"},
+		{"an error in the middle", every10(func(i int, c *CheckResult) {
+			if i == 4 {
+				c.Logs.Errors = 2
+			}
+		}), act, false, "the check at 09:40 found 2 error line(s) in the log"},
+		{"an unhealthy check", every10(func(i int, c *CheckResult) {
+			if i == 5 {
+				*c = check(50*time.Minute, 10*time.Minute, 0, false)
+			}
+		}), act, false, "the check at 09:50 was not healthy: publer: 401/403 from Publer 1 > 0 over 5m"},
+		{"windows that do not join up", every10(func(i int, c *CheckResult) { c.Logs.From = c.Logs.To.Add(-30 * time.Second) }),
+			act, false, "no error in the logs the checks read, but they cover"},
+		{"a log that could not be read", every10(func(i int, c *CheckResult) { c.Logs.Unread = "fly logs: timed out" }),
+			act, false, "could not read the log: fly logs: timed out"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done, evidence := LogsClean(tt.checks, "hotdash-app", tt.activated)
+			if done != tt.done || !strings.Contains(evidence, tt.evidence) {
+				t.Errorf("%v %q\nwant %v %q", done, evidence, tt.done, tt.evidence)
+			}
+		})
+	}
+}
+
+// The criterion in the journal's criteria, completed from the history of
+// the app the default environment's steps applied to.
+func TestCriteriaTickLogsCleanFromTheHistory(t *testing.T) {
+	rb := Default()
+	act := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	recs := []Record{
+		{Time: act.Add(-time.Hour), Action: ActApplyDone, App: "hotdash-app-dev", Step: "2.2"},
+		{Time: act, Action: ActApplyDone, App: "hotdash-app", Step: "1.3"},
+	}
+	var checks []CheckResult
+	for i := 0; i <= 6; i++ {
+		to := act.Add(time.Duration(i) * 10 * time.Minute)
+		checks = append(checks, CheckResult{App: "hotdash-app", CheckedAt: to, OK: true, Logs: LogWindow{From: to.Add(-10 * time.Minute), To: to, Lines: 100}})
+	}
+	find := func(cs []CriterionStatus) CriterionStatus {
+		for _, c := range cs {
+			if c.Criterion.Check == "no_errors_1h" {
+				return c
+			}
+		}
+		t.Fatal("no logs criterion")
+		return CriterionStatus{}
+	}
+	if c := find(Criteria(rb, recs)); c.Done {
+		t.Errorf("ticked from the journal alone: %+v", c)
+	}
+	if c := find(WithHistory(rb, Criteria(rb, recs), recs, checks)); !c.Done || !strings.Contains(c.Evidence, "from 09:00 to 10:00 UTC") {
+		t.Errorf("criterion: %+v", c)
+	}
+}

@@ -166,7 +166,15 @@ func Report(w io.Writer, rb *Runbook, loaded *Loaded, o ReportOptions) {
 	}
 	rollbacks(w, recs)
 	fmt.Fprintf(w, "\n## Success criteria\n\n| Criterion | Status | Evidence |\n|---|---|---|\n")
-	for _, c := range Criteria(rb, recs) {
+	crit := Criteria(rb, recs)
+	if o.Journal != "" {
+		// The check history beside the journal decides "no errors in
+		// the past hour".
+		if h, err := ReadHistory(HistoryPath(o.Journal, false)); err == nil {
+			crit = WithHistory(rb, crit, recs, h.Checks)
+		}
+	}
+	for _, c := range crit {
 		status := "☐"
 		if c.Done {
 			status = "✅"

@@ -233,7 +233,7 @@ func (r *Runner) publishLocked() {
 	if n := r.o.Journal.Len(); n != r.critN {
 		r.crit, r.critN = Criteria(r.o.Runbook, r.o.Journal.Records()), n
 	}
-	s.Criteria = r.crit
+	s.Criteria = r.withChecks(r.crit)
 	s.Criterion = r.criterion
 	s.Shared = r.seats.shared
 	s.Seats = r.seats.presence()

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -373,10 +372,4 @@ func (c *cli) report(g globalFlags) error {
 }
 
 // historyPath is the check history beside a journal.
-func historyPath(journal string, demo bool) string {
-	name := "history.jsonl"
-	if demo {
-		name = "demo-history.jsonl"
-	}
-	return filepath.Join(filepath.Dir(journal), name)
-}
+func historyPath(journal string, demo bool) string { return runbook.HistoryPath(journal, demo) }
