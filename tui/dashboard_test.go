@@ -53,13 +53,13 @@ func TestErrorRateTurnsRedAgainstItsLimit(t *testing.T) {
 	st, rb := testStack(t, "healthy")
 	s := newScreen(t, st, rb, 200, 50)
 	st.Sim.SetFaults(sim.Faults{ErrorRate: 1})
-	// Chatwoot's own traffic now fails every call: 1m error rate near 100%
-	// against its 1% limit.
-	s.waitUntil("chatwoot's 1m error rate over half", func(txt string) bool {
+	// Chatwoot's own traffic now fails every call: its error rate over the
+	// threshold's 5-minute window climbs far past its 1% limit.
+	s.waitUntil("chatwoot's 5m error rate over 20%", func(txt string) bool {
 		rows := strings.Split(paneLines(txt, 100, "errors"), "\n")
 		var p int
-		_, err := fmt.Sscanf(rows[len(rows)-1], "│ errors   1m %d%%", &p) // Chatwoot is bottom right
-		return err == nil && p >= 50
+		_, err := fmt.Sscanf(rows[len(rows)-1], "│ errors   5m %d%%", &p) // Chatwoot is bottom right
+		return err == nil && p >= 20
 	})
 	// Over the limit the cell is drawn in the "bad" style; under it, plain.
 	st2 := DefaultStyles()

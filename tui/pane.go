@@ -52,11 +52,14 @@ func sourceText(st *Styles, s *integrations.Status) string {
 		answer = "" // the marker line is long, or the kind already says it
 	}
 	var v string
-	switch s.Source {
-	case integrations.SourceLive:
+	switch {
+	case s.Source == integrations.SourceLive:
 		v = st.Live.Render("● live")
-	case integrations.SourceMock:
+	case s.Source == integrations.SourceMock:
 		v = st.Mock.Render("● mock")
+	case s.CheckErr != "":
+		// The console cannot tell: its own check fails (see the check row).
+		return st.Warn.Render("○ unknown") + st.Dim.Render(" (the console's check fails: see check)")
 	default:
 		v = st.Unknown.Render("○ unknown")
 	}
@@ -86,26 +89,83 @@ func rateCell(st *Styles, label string, r integrations.Rate, limit float64) stri
 	return cell
 }
 
+// errorsText is the app's error rate: over the window its threshold is
+// measured in (the figure a breach and a rollback proposal quote), over the
+// hour, against the limit, with a per-minute sparkline. The console's own
+// failed checks are never in it.
 func errorsText(st *Styles, s *integrations.Status, compact bool) string {
 	limit := s.Def.ErrorThreshold()
+	win := errorWindow(s)
 	if compact {
 		spark := sparkline(s.Spark[max(0, len(s.Spark)-10):], limit)
-		return rateCell(st, "1m", s.Rates.M1, limit) + " " + rateCell(st, "1h", s.Rates.H1, limit) + " " + st.Dim.Render(spark)
+		return rateCell(st, win.label, win.rate, limit) + " " + rateCell(st, "1h", s.Rates.H1, limit) + " " + st.Dim.Render(spark)
 	}
-	parts := []string{
-		rateCell(st, "1m", s.Rates.M1, limit),
-		rateCell(st, "15m", s.Rates.M15, limit),
-		rateCell(st, "1h", s.Rates.H1, limit),
-	}
+	parts := []string{rateCell(st, win.label, win.rate, limit) + st.Dim.Render(fmt.Sprintf(" (%d of %d)", win.rate.Errors, win.rate.Total))}
+	parts = append(parts, rateCell(st, "1h", s.Rates.H1, limit))
 	if limit > 0 {
-		parts = append(parts, st.Dim.Render("limit "+pct(limit)))
+		parts = append(parts, st.Dim.Render("limit "+pct(limit)+" over "+win.label))
 	}
 	return strings.Join(parts, "  ") + "  " + st.Dim.Render(sparkline(s.Spark, limit))
 }
 
+// window is a rate and the window it is over.
+type window struct {
+	label string
+	rate  integrations.Rate
+}
+
+// errorWindow is the error rate over the error-rate threshold's window, or
+// over 15 minutes when the runbook sets none.
+func errorWindow(s *integrations.Status) window {
+	for _, m := range s.Measures {
+		if m.Threshold.Kind == "error_rate" {
+			return window{m.Threshold.WindowText(), integrations.Rate{Errors: m.Count, Total: m.Of}}
+		}
+	}
+	return window{"15m", s.Rates.M15}
+}
+
+// limitsText is the guide's other criteria, each measured over its window
+// against its limit: "5m jobs failing 0% (0 of 12) ≤ 5% · job pending 4s
+// ≤ 5m · 401/403 from Publer 0 ≤ 0". Empty when there are none.
+func limitsText(st *Styles, s *integrations.Status) string {
+	var parts []string
+	for _, m := range s.Measures {
+		t := m.Threshold
+		if t.Kind == "error_rate" {
+			continue
+		}
+		cmp, style := "≤", st.App
+		switch {
+		case m.Over:
+			cmp, style = ">", st.Bad
+		case m.Value > t.Max:
+			cmp = ">" // too few events to mean anything yet
+		}
+		item := fmt.Sprintf("%s %s %s %s", t.Name, m.Figure(), cmp, t.Limit())
+		if !m.Sampled && m.Value > t.Max {
+			item += " (too few to count)"
+		}
+		parts = append(parts, st.Dim.Render(t.WindowText()+" ")+style.Render(item))
+	}
+	return strings.Join(parts, st.Dim.Render(" · "))
+}
+
+// checkText is the console's own check of the integration: its age and
+// latency, or why it fails and for how many checks in a row, in amber: the
+// console's reachability, not the app's errors, and never a reason to roll
+// back.
 func checkText(st *Styles, s *integrations.Status, now time.Time, compact bool) string {
 	if s.CheckErr != "" {
-		return st.BadCell.Render("✗ "+outside(s.CheckErr)) + st.Dim.Render(" ("+ago(now, s.Checked)+")")
+		what := "failed"
+		if s.CheckFails > 1 {
+			what = fmt.Sprintf("%d failed in a row", s.CheckFails)
+		}
+		note := " · unknown (" + ago(now, s.Checked) + ")"
+		if !compact && !s.CheckSince.IsZero() && s.CheckFails > 1 {
+			note = fmt.Sprintf(" · unknown for %s (%s)", now.Sub(s.CheckSince).Round(time.Second), ago(now, s.Checked))
+		}
+		return st.Warn.Render("✗ "+what+": "+outside(s.CheckErr)) + st.Dim.Render(note)
 	}
 	if s.Checked.IsZero() {
 		if s.Def.Source.Kind == "logs" {
@@ -118,6 +178,9 @@ func checkText(st *Styles, s *integrations.Status, now time.Time, compact bool) 
 		return v + st.Dim.Render(" (from the logs)")
 	}
 	v += st.Dim.Render(" · ") + ms(s.Latency)
+	if s.CheckLate != "" {
+		v += " " + st.Warn.Render(outside(s.CheckLate))
+	}
 	if !compact && s.Detail != "" {
 		v += st.Dim.Render(" · " + outside(s.Detail))
 	}
@@ -202,10 +265,11 @@ func statusLines(st *Styles, s *integrations.Status, snap *integrations.Snapshot
 			lines = append(lines, label("")+st.Dim.Render(troubleHint))
 		}
 	}
-	lines = append(lines,
-		label("errors")+errorsText(st, s, compact),
-		label("check")+checkText(st, s, now, compact),
-	)
+	lines = append(lines, label("errors")+errorsText(st, s, compact))
+	if l := limitsText(st, s); l != "" && !compact {
+		lines = append(lines, label("limits")+l)
+	}
+	lines = append(lines, label("check")+checkText(st, s, now, compact))
 	if !compact {
 		lines = append(lines, label("machines")+machinesText(st, snap, false))
 	}

@@ -43,6 +43,9 @@ type dialog struct {
 	action     string             // dialogDecided: where the answers lead
 	env        string             // dialogDecided: the environment they are about
 	id         string             // dialogDecided: the integration in focus
+	// live, when set, gives the lines afresh at each frame: figures that
+	// move while the dialog is open.
+	live func() []string
 }
 
 type dialogKind int
@@ -286,6 +289,9 @@ func (d *dialog) update(msg tea.Msg) tea.Cmd {
 // view draws the dialog in at most w x h cells. The lines wrap to the
 // width; those that do not fit scroll.
 func (d *dialog) view(st *Styles, w, h int) string {
+	if d.live != nil {
+		d.lines = d.live()
+	}
 	// The overlay's border and padding take 4 columns and 2 rows.
 	inner := min(max(50, longest(d.lines)+4, ansi.StringWidth(d.title)), w-6)
 	if inner < 10 || h < 8 {

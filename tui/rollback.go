@@ -110,12 +110,44 @@ func (m *Model) suggestion() {
 			continue
 		}
 		d := newDialog(dialogSuggest, "Roll back "+m.o.Runbook.Integration(s.Integration).Name+" on "+s.App+"?",
-			[]string{s.Reason, "", "Later sets this aside (the footer keeps it); Dismiss records that it was declined until the breach clears and comes back."},
+			[]string{s.Reason},
 			button{"Later", dialogCancelled}, button{"Dismiss", dialogAlt}, button{"Roll back…", dialogProceeded})
 		d.suggestion = s
+		d.live = func() []string {
+			return append(m.suggestionLines(s), "", "Later sets this aside (the footer keeps it); Dismiss records that it was declined until the breach clears and comes back.")
+		}
 		m.dlg = d
 		return
 	}
+}
+
+// suggestionLines are the proposal's figures as they stand now, from the
+// newest snapshot: every threshold of the integration over its limit, each
+// over its window and for how long, against the guide's clock. The figures
+// move while the dialog is open; when the breach clears, it says so.
+func (m *Model) suggestionLines(s runbook.Suggestion) []string {
+	var st *integrations.Status
+	for _, e := range m.envs {
+		if e.env.Config.Name == s.Env && e.snap != nil {
+			st = e.snap.Integration(s.Integration)
+		}
+	}
+	if st == nil {
+		return []string{s.Reason}
+	}
+	persist := m.o.Runbook.Decision.Persist
+	var lines []string
+	for _, b := range st.Breaches {
+		lines = append(lines, b.Text(m.now))
+	}
+	if len(lines) == 0 {
+		lines = append(lines, "The breach has cleared: "+st.Def.Name+" is within its limits now.")
+		for _, ms := range st.Measures {
+			lines = append(lines, "  "+ms.Plain())
+		}
+		return lines
+	}
+	return append(lines, "", fmt.Sprintf("The guide: roll back if issues persist > %s. The app's own figures; the console's failed checks never count.", persist))
 }
 
 // decisionDialog is the rollback decision tree, one question at a time.

@@ -164,6 +164,9 @@ func (m *Model) allAlerts() []string {
 	if snap.SecretsErr != "" {
 		add("secrets", snap.SecretsErr)
 	}
+	if snap.SecretsLate != "" {
+		out = append(out, fit(m.st.Warn.Render("⚠ secrets: "+snap.SecretsLate), m.width))
+	}
 	if snap.MachinesErr != "" {
 		add("machines", snap.MachinesErr)
 	}
