@@ -340,3 +340,23 @@ func TestARejectedKeyIsNotAMissingOne(t *testing.T) {
 		t.Errorf("flag off, key refused to the console: diagnosis %q", d)
 	}
 }
+
+// hostileMigrations answers with terminal escapes in its words.
+type hostileMigrations struct{}
+
+func (hostileMigrations) CheckMigration(context.Context, string) (bool, string, error) {
+	return false, "table \x1b[2Jidea_pool\x1b]0;owned\x07 is missing", errors.New("PostgREST said \x1b[31mOK all good")
+}
+
+// The migration check's words come from outside: they reach the views
+// inert.
+func TestTheMigrationChecksWordsAreMadeInert(t *testing.T) {
+	defs := testDefs()
+	defs[0].Migration = "idea_pool"
+	w := NewWatcher(WatcherOptions{App: "hotdash-app", Platform: &fakePlatform{}, Defs: defs, Clock: NewFakeClock(t0), Migrations: hostileMigrations{}})
+	w.checkMigration(context.Background(), 0)
+	m := w.Latest().Integration("supabase").Migration
+	if strings.ContainsRune(m.Detail, 0x1b) || strings.ContainsRune(m.Err, 0x1b) || m.Detail != "table idea_pool is missing" {
+		t.Errorf("detail %q, err %q", m.Detail, m.Err)
+	}
+}

@@ -355,9 +355,10 @@ func (w *Watcher) checkMigration(ctx context.Context, i int) {
 	if err != nil && stopping(ctx) {
 		return
 	}
-	f := &MigrationFact{Table: table, Present: present, Detail: w.o.Masker.Mask(detail), At: w.o.Clock.Now()}
+	// The detail quotes the service: text from outside, made inert.
+	f := &MigrationFact{Table: table, Present: present, Detail: Sanitize([]byte(w.o.Masker.Mask(detail))), At: w.o.Clock.Now()}
 	if err != nil {
-		f.Err = w.errText(err)
+		f.Err = Sanitize([]byte(w.errText(err)))
 	}
 	w.mu.Lock()
 	w.ints[i].migration, w.ints[i].asking = f, false
