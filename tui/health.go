@@ -97,6 +97,15 @@ func (m *Model) healthView(h int) string {
 			lines = append(lines, st.Dim.Render("  ☐ ")+t)
 		}
 	}
+	if m.health.active && m.o.HistoryPath != "" {
+		// The success criterion the history decides.
+		done, evidence := runbook.LogsClean(checks, env.App, activated)
+		mark := st.Dim.Render("☐ ")
+		if done {
+			mark = st.Good.Render("✓ ")
+		}
+		lines = append(lines, mark+"Logs: no errors in past 1 hour"+st.Dim.Render(" · "+evidence))
+	}
 	lines = append(lines, "")
 	switch {
 	case m.o.HistoryPath == "":

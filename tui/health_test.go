@@ -55,7 +55,8 @@ func TestMonitoringViewShowsTheScheduleAndHistory(t *testing.T) {
 	s.waitFor("Post-activation monitoring", "now: Day 1 (first 24 hours), every 2 hours",
 		"OVERDUE: Next check due", "Check all integration logs every 2 hours",
 		"History: 3 checks", "supabase  health", "last problem: error rate 3% > 1%",
-		"history.jsonl:4: not a check result; skipped")
+		"history.jsonl:4: not a check result; skipped",
+		"☐ Logs: no errors in past 1 hour · the check at")
 	// The view is live: a check appended while it is open shows.
 	next := runbook.CheckResult{Env: "production", App: "hotdash-app", CheckedAt: now, OK: true,
 		Integrations: []runbook.IntegrationCheck{{Name: "supabase", Source: "live", ExpectedSource: "live", Healthy: true}}}
