@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hotdash/hotdash-console/integrations"
@@ -291,36 +290,47 @@ func ga4Probe(g config.GA4, getenv func(string) string, timeout time.Duration) i
 
 // commandToken runs a token command (`gcloud auth print-access-token`) in
 // its own process group, stopped with everything it started after
-// timeout, and returns the last line it printed on stdout.
+// timeout, and returns the last word it printed on stdout.
 func commandToken(ctx context.Context, command string, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	var out, errOut limited
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		why := integrations.Sanitize(bytes.TrimSpace(errOut.Bytes()))
-		if ctx.Err() != nil {
-			why = "timed out after " + timeout.String()
-		}
-		return "", fmt.Errorf("token_command %q failed: %v: %s", command, err, httpc.Clip(why, 200))
+	var errOut limited
+	cmd := exec.Command("/bin/sh", "-c", command)
+	cmd.Stderr = &errOut
+	g, out, err := integrations.StartGroup(ctx, cmd)
+	if err != nil {
+		return "", fmt.Errorf("token_command %q: %w", command, err)
 	}
-	lines := strings.Fields(out.String())
-	if len(lines) == 0 {
+	b, rerr := integrations.ReadLimited(out, tokenLimit)
+	out.Close()
+	werr := g.Wait()
+	switch {
+	case g.Stopped() != nil:
+		return "", fmt.Errorf("token_command %q timed out after %s", command, timeout)
+	case rerr != nil:
+		// Before the exit status: closing the output stops a command that
+		// prints without end.
+		return "", fmt.Errorf("token_command %q: %w", command, rerr)
+	case werr != nil:
+		why := integrations.Sanitize(bytes.TrimSpace(errOut.Bytes()))
+		return "", fmt.Errorf("token_command %q failed: %v: %s", command, werr, httpc.Clip(why, 200))
+	}
+	words := strings.Fields(string(b))
+	if len(words) == 0 {
 		return "", fmt.Errorf("token_command %q printed no token", command)
 	}
-	return lines[len(lines)-1], nil
+	return words[len(words)-1], nil
 }
 
-// limited keeps the first 64 KiB written to it: a token is short, and a
-// command that prints without end is not read without end.
+// tokenLimit bounds what a token command may print: a token is short.
+const tokenLimit = 64 << 10
+
+// limited keeps the first tokenLimit bytes written to it: a command that
+// complains without end is not kept without end.
 type limited struct{ bytes.Buffer }
 
 func (l *limited) Write(p []byte) (int, error) {
-	if room := 64<<10 - l.Len(); room > 0 {
+	if room := tokenLimit - l.Len(); room > 0 {
 		l.Buffer.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil

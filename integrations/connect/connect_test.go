@@ -83,6 +83,7 @@ func TestGA4TokenCommand(t *testing.T) {
 		{name: "fails", command: `echo "not logged in" >&2; exit 1`, wantErr: "exit status 1: not logged in"},
 		{name: "prints nothing", command: `true`, wantErr: "printed no token"},
 		{name: "hangs", command: `sleep 30`, wantErr: "timed out after 200ms"},
+		{name: "prints without end", command: `yes`, wantErr: "answer too large (over 64 KB)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
