@@ -356,9 +356,9 @@ func (w *Watcher) checkMigration(ctx context.Context, i int) {
 		return
 	}
 	// The detail quotes the service: text from outside, made inert.
-	f := &MigrationFact{Table: table, Present: present, Detail: Sanitize([]byte(w.o.Masker.Mask(detail))), At: w.o.Clock.Now()}
+	f := &MigrationFact{Table: table, Present: present, Detail: Clip(w.o.Masker.Mask(detail), MaxText), At: w.o.Clock.Now()}
 	if err != nil {
-		f.Err = Sanitize([]byte(w.errText(err)))
+		f.Err = Clip(w.errText(err), MaxText)
 	}
 	w.mu.Lock()
 	w.ints[i].migration, w.ints[i].asking = f, false

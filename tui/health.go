@@ -104,7 +104,7 @@ func (m *Model) healthView(h int) string {
 		if done {
 			mark = st.Good.Render("✓ ")
 		}
-		lines = append(lines, mark+"Logs: no errors in past 1 hour"+st.Dim.Render(" · "+evidence))
+		lines = append(lines, mark+"Logs: no errors in past 1 hour"+st.Dim.Render(" · "+outside(evidence)))
 	}
 	lines = append(lines, "")
 	switch {

@@ -136,14 +136,6 @@ type IntegrationSettings struct {
 	ProbeInterval Duration `toml:"probe_interval"`
 }
 
-// Bounds of an integration's probe_interval: more often than every 5
-// seconds spends the services' budgets (shared with the app), less often
-// than hourly leaves the console blind.
-const (
-	MinProbeInterval = 5 * time.Second
-	MaxProbeInterval = time.Hour
-)
-
 // ProbeIntervals are the probe intervals the configuration sets, by
 // integration.
 func (c *Config) ProbeIntervals() map[string]time.Duration {
@@ -294,6 +286,10 @@ var (
 	// ThresholdRange bounds an override in the file; the runbook's kind of
 	// threshold narrows it (a share is from 0 to 1).
 	ThresholdRange = NumberRange{Min: 0, Max: 1_000_000}
+	// ProbeIntervalRange bounds an integration's own probe interval: more
+	// often than every 5 seconds spends the services' budgets (shared with
+	// the app), less often than hourly leaves the console blind.
+	ProbeIntervalRange = DurationRange{5 * time.Second, time.Hour}
 )
 
 // checkBounds refuses numbers and durations out of their range, naming
@@ -331,10 +327,10 @@ func (c *Config) checkBounds(bad func(key, format string, args ...any) error) er
 				return bad("integration."+id+".thresholds", "%q: %s", name, msg)
 			}
 		}
-	}
-	for _, id := range slices.Sorted(maps.Keys(c.Integrations)) {
-		if d := c.Integrations[id].ProbeInterval.Duration; d != 0 && (d < MinProbeInterval || d > MaxProbeInterval) {
-			return bad("integration."+id+".probe_interval", "%s is out of range: between %s and %s", d, MinProbeInterval, MaxProbeInterval)
+		if d := set.ProbeInterval.Duration; d != 0 {
+			if msg := ProbeIntervalRange.Check(d); msg != "" {
+				return bad("integration."+id+".probe_interval", "%s", msg)
+			}
 		}
 	}
 	return nil

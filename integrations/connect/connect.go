@@ -21,7 +21,6 @@ import (
 	"github.com/hotdash/hotdash-console/integrations/fly"
 	"github.com/hotdash/hotdash-console/integrations/ga4"
 	"github.com/hotdash/hotdash-console/integrations/hotdash"
-	"github.com/hotdash/hotdash-console/integrations/httpc"
 	"github.com/hotdash/hotdash-console/integrations/publer"
 	"github.com/hotdash/hotdash-console/integrations/sim"
 	"github.com/hotdash/hotdash-console/integrations/supabase"
@@ -312,8 +311,7 @@ func commandToken(ctx context.Context, command string, timeout time.Duration) (s
 		// prints without end.
 		return "", fmt.Errorf("token_command %q: %w", command, rerr)
 	case werr != nil:
-		why := integrations.Sanitize(bytes.TrimSpace(errOut.Bytes()))
-		return "", fmt.Errorf("token_command %q failed: %v: %s", command, werr, httpc.Clip(why, 200))
+		return "", fmt.Errorf("token_command %q failed: %v: %s", command, werr, integrations.Clip(errOut.String(), 200))
 	}
 	words := strings.Fields(string(b))
 	if len(words) == 0 {
