@@ -28,7 +28,7 @@ func hostileServices(t *testing.T) string {
 			testkit.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "source": esc, "warning": esc})
 		case "/api":
 			testkit.WriteJSON(w, http.StatusOK, map[string]any{"version": esc, "queue_services": esc, "data_services": "ok"})
-		case "/publer/users/me":
+		case "/publer/accounts":
 			testkit.WriteJSON(w, http.StatusUnauthorized, map[string]any{"errors": []string{esc, esc}})
 		default:
 			w.WriteHeader(http.StatusBadGateway)
