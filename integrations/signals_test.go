@@ -296,7 +296,33 @@ func TestMockAgainstTheFlagConsultsTheConsolesOwnMigrationCheck(t *testing.T) {
 			}
 		})
 	}
-	// On mock as the flag says: nothing to explain, nothing asked.
+	// A table found present is looked at again soon: it may go.
+	mig := &fakeMigrations{present: true}
+	defs := testDefs()
+	defs[0].Migration = "idea_pool"
+	p := &fakePlatform{secrets: []Secret{{Name: "IDEA_POOL_SUPABASE_ENABLED", Digest: "aaaa", Status: SecretDeployed}}}
+	clk := NewFakeClock(t0)
+	w := NewWatcher(WatcherOptions{App: "hotdash-app", Platform: p, Defs: defs, Clock: clk, Migrations: mig,
+		Probes: map[string]Probe{"supabase": ProbeFunc(func(context.Context) ProbeResult { return ProbeResult{Answer: "mock", Source: SourceMock} })}})
+	w.o.Book.Record("hotdash-app", "IDEA_POOL_SUPABASE_ENABLED", "aaaa", "true")
+	w.pollSecrets(context.Background())
+	w.CheckNow(context.Background(), 0)
+	mig.present = false // the table is dropped
+	clk.Advance(10 * time.Second)
+	w.CheckNow(context.Background(), 0)
+	if s := w.Latest().Integration("supabase"); mig.asked != 2 || !s.Migration.Missing() || !slices.Contains(s.Diagnosis, "migration missing") {
+		t.Errorf("asked %d times; fact %+v; diagnosis %q", mig.asked, s.Migration, s.Diagnosis)
+	}
+	// Found missing: not asked again within the minute.
+	clk.Advance(10 * time.Second)
+	w.CheckNow(context.Background(), 0)
+	if mig.asked != 2 {
+		t.Errorf("a missing table asked again after 10s (%d)", mig.asked)
+	}
+}
+
+// On mock as the flag says: nothing to explain, nothing asked.
+func TestMockAsTheFlagSaysAsksNothing(t *testing.T) {
 	mig := &fakeMigrations{}
 	defs := testDefs()
 	defs[0].Migration = "idea_pool"

@@ -151,6 +151,10 @@ type limitState struct {
 // error among three requests is not a 33% error rate.
 const minSample = 20
 
+// migrationRecheck is how soon a table found present is looked at again
+// while the app reports mock against its flag.
+const migrationRecheck = 10 * time.Second
+
 // defaultWindow is a threshold's window when the runbook names none.
 const defaultWindow = 5 * time.Minute
 
@@ -330,7 +334,10 @@ func stopping(ctx context.Context) bool {
 
 // wantMigrationLocked reports whether the console should look at st's
 // migration itself now: the app reports mock while the flag does not say
-// mock, and the last look is a minute old.
+// mock, and the last look is old enough. A table found present is looked
+// at again soon (it may have gone since); one found missing, or a check
+// that failed, not before a minute (a refused login is not retried at
+// once).
 func (w *Watcher) wantMigrationLocked(st *intState, now time.Time) bool {
 	if st.def.Migration == "" || w.o.Migrations == nil || st.asking || st.result.Source != SourceMock {
 		return false
@@ -338,8 +345,14 @@ func (w *Watcher) wantMigrationLocked(st *intState, now time.Time) bool {
 	if ExpectedSource(w.flagLocked(st.def)) == SourceMock {
 		return false
 	}
-	if st.migration != nil && now.Sub(st.migration.At) < time.Minute {
-		return false
+	if m := st.migration; m != nil {
+		again := time.Minute
+		if m.Known() && m.Present {
+			again = migrationRecheck
+		}
+		if now.Sub(m.At) < again {
+			return false
+		}
 	}
 	st.asking = true
 	return true
