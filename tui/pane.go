@@ -97,8 +97,18 @@ func errorsText(st *Styles, s *integrations.Status, compact bool) string {
 	limit := s.Def.ErrorThreshold()
 	win := errorWindow(s)
 	if compact {
-		spark := sparkline(s.Spark[max(0, len(s.Spark)-10):], limit)
-		return rateCell(st, win.label, win.rate, limit) + " " + rateCell(st, "1h", s.Rates.H1, limit) + " " + st.Dim.Render(spark)
+		// The figure against its limit, over the limit's window: what a
+		// breach would quote.
+		spark := sparkline(s.Spark[max(0, len(s.Spark)-8):], limit)
+		cell := rateCell(st, win.label, win.rate, limit)
+		if limit > 0 {
+			cmp := "≤"
+			if win.rate.Total > 0 && win.rate.Ratio() > limit {
+				cmp = ">"
+			}
+			cell += st.Dim.Render(" " + cmp + pct(limit))
+		}
+		return cell + " " + rateCell(st, "1h", s.Rates.H1, limit) + " " + st.Dim.Render(spark)
 	}
 	parts := []string{rateCell(st, win.label, win.rate, limit) + st.Dim.Render(fmt.Sprintf(" (%d of %d)", win.rate.Errors, win.rate.Total))}
 	parts = append(parts, rateCell(st, "1h", s.Rates.H1, limit))

@@ -373,4 +373,8 @@ func TestEndToEndEveryScreenFits80x24(t *testing.T) {
 	tm.keys("Escape") // the dashboard
 	s = tm.waitFor("Supabase (Idea Pool)", "r roll back  R emergency  ? help")
 	fits(s)
+	// Compact panes keep each error rate's limit and its window.
+	if n := strings.Count(s, "err  5m "); n != 4 || strings.Count(s, "1.0%") < 4 {
+		t.Errorf("compact panes without the error rate's window or limit:\n%s", s)
+	}
 }
